@@ -1,0 +1,84 @@
+"""Ingestion: one partition per arrival day (the snapshot folder dt=YYYY-MM-DD)."""
+
+from collections import Counter
+from datetime import date, timedelta
+
+import dagster as dg
+
+from billing.ingest import DayResult, ingest_day, load_known_tenants
+from billing.sql import query
+from billing_jobs.partitions import daily_partitions
+from resources import BillingStore
+
+# Writers of the warehouse run one at a time: event dedup reads what the other days accepted.
+WAREHOUSE_POOL = "warehouse"
+
+
+class IngestConfig(dg.Config):
+    # Skip days whose files and tenant directory are unchanged since they were last ingested.
+    only_changed: bool = False
+
+
+def _days(context: dg.AssetExecutionContext) -> list[date]:
+    window = context.partition_time_window
+    start, end = window.start.date(), window.end.date()
+    return [start + timedelta(days=n) for n in range((end - start).days)]
+
+
+def _summary_table(results: list[DayResult]) -> str:
+    lines = ["| day | files | read | accepted | duplicates | quarantined | note |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        f"| {r.day} | {r.files} | {r.rows_read} | {r.accepted} | {r.duplicates} | {r.quarantined} | {r.skipped or ''} |"
+        for r in results
+    ]
+    return "\n".join(lines)
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+    group_name="metering",
+    kinds={"duckdb", "parquet"},
+)
+def usage_events(context: dg.AssetExecutionContext, config: IngestConfig, billing: BillingStore) -> dg.MaterializeResult:
+    """Usage events of the arrival days in the partition range, validated and deduplicated.
+
+    Each day's folder is read whole (Parquet, CSV and JSON Lines), every row classified as accepted,
+    duplicate (same event_id and content seen before, on any day) or quarantined with its reason,
+    and the day's partition replaced atomically. A day without a folder is left as it was.
+    """
+    snapshots = billing.snapshots()
+    snapshots.check()
+    warehouse = billing.warehouse()
+    tenant_ids = [tenant.tenant_id for tenant in billing.ledger().tenants()]
+    con = warehouse.connect()
+    load_known_tenants(con, tenant_ids)
+    results = []
+    for day in _days(context):
+        result = ingest_day(con, warehouse, snapshots, day, tenant_ids, force=not config.only_changed)
+        context.log.info(f"{day}: read {result.rows_read}, accepted {result.accepted}, "
+                         f"duplicates {result.duplicates}, quarantined {result.quarantined} {result.skipped or ''}")
+        results.append(result)
+    reasons = Counter()
+    for result in results:
+        reasons.update(result.quarantine_reasons)
+    ingested = [r for r in results if r.skipped is None]
+    return dg.MaterializeResult(metadata={
+        "days_ingested": len(ingested),
+        "days_skipped": len(results) - len(ingested),
+        "rows_read": sum(r.rows_read for r in ingested),
+        "accepted": sum(r.accepted for r in ingested),
+        "duplicates": sum(r.duplicates for r in ingested),
+        "quarantined": sum(r.quarantined for r in ingested),
+        **{f"quarantined: {reason}": count for reason, count in sorted(reasons.items())},
+        "days": dg.MetadataValue.md(_summary_table(results)),
+    })
+
+
+@dg.asset_check(asset=usage_events, description="Rows read in the latest ingestion that were quarantined (warns, does not block).")
+def quarantine_is_empty(context: dg.AssetCheckExecutionContext, billing: BillingStore) -> dg.AssetCheckResult:
+    con = billing.warehouse().connect()
+    count = con.execute(query("warehouse/quarantine_count")).fetchall()[0][0]
+    return dg.AssetCheckResult(passed=count == 0, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"quarantined_rows": count})

@@ -1,0 +1,33 @@
+"""Reports of a closed month for tenants' Billing pages and finance."""
+
+import dagster as dg
+
+from assets.aggregate import monthly_usage
+from billing.aggregate import monthly_totals
+from billing.metering import usage_metrics as build_usage_metrics
+from billing.reports import write_report
+from billing.sql import query
+from billing_jobs.partitions import monthly_partitions
+from resources import BillingStore
+
+
+@dg.asset(partitions_def=monthly_partitions, deps=[monthly_usage], group_name="reports", kinds={"json"})
+def usage_metrics(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.MaterializeResult:
+    """UsageMetrics of every tenant for the month (contract section 4): used, limit and percentage per metric,
+    against the limits of the plan in effect on the month's last day."""
+    period = context.partition_key
+    con = billing.warehouse().connect()
+    con.execute(query("warehouse/monthly_usage_stored"), {"period": period})
+    totals = monthly_totals(con)
+    price_book = billing.price_book()
+    documents = [
+        build_usage_metrics(tenant, period, totals.get(tenant.tenant_id, {}), price_book)
+        for tenant in billing.ledger().tenants()
+    ]
+    path = write_report(billing.settings().reports_dir, period, "usage_metrics", documents)
+    over = [d["tenant_id"] for d in documents if any((d[f]["percentage"] or 0) > 100 for f in ("llm_tokens", "queries", "storage_gb", "api_requests"))]
+    return dg.MaterializeResult(metadata={
+        "tenants": len(documents),
+        "tenants_over_a_limit": len(over),
+        "path": dg.MetadataValue.path(str(path)),
+    })

@@ -1,0 +1,40 @@
+"""Monthly aggregation in DuckDB: daily usage, daily storage peaks and monthly usage of a period."""
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+import duckdb
+
+from billing.directory import month_days
+from billing.sql import query
+
+
+def compute_daily_usage(con: duckdb.DuckDBPyConnection, period: str, tenant_id: str | None = None) -> None:
+    """Fill the temp table month_daily_usage from the accepted events of the month."""
+    days = month_days(period)
+    con.execute(query("warehouse/daily_usage"), {
+        "period": period, "first_day": days[0], "last_day": days[-1], "tenant_id": tenant_id,
+    })
+
+
+def compute_monthly_usage(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill month_storage_peaks and month_usage from month_daily_usage."""
+    con.execute(query("warehouse/storage_peaks"))
+    con.execute(query("warehouse/monthly_usage"))
+
+
+def monthly_totals(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Decimal]]:
+    """Billable quantity per tenant and metric, from month_usage."""
+    totals: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for tenant_id, metric, quantity in con.execute(query("warehouse/monthly_totals")).fetchall():
+        totals[tenant_id][metric] = quantity
+    return dict(totals)
+
+
+def live_monthly_totals(con: duckdb.DuckDBPyConnection, period: str, tenant_id: str | None = None
+                        ) -> dict[str, dict[str, Decimal]]:
+    """Month-to-date (or any month) totals straight from the events, as the close would compute them."""
+    compute_daily_usage(con, period, tenant_id)
+    compute_monthly_usage(con)
+    return monthly_totals(con)

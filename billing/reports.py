@@ -1,0 +1,16 @@
+"""Reports finance reads: JSON documents under BILLING_HOME/reports/<period>/, written atomically."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from billing.money import dumps
+
+
+def write_report(reports_dir: Path, period: str, name: str, document) -> Path:
+    target = Path(reports_dir) / period / f"{name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".json.tmp")
+    temporary.write_text(dumps(document) + "\n")
+    os.replace(temporary, target)
+    return target

@@ -1,0 +1,42 @@
+"""Where billing data lives. Read from the environment when asked, never at import.
+
+Every location has an embedded default under BILLING_HOME, so nothing needs a server.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class BillingError(Exception):
+    """A user-facing error: the CLI prints its message on one line and exits non-zero."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    snapshot_root: str
+    ledger_url: str
+    warehouse_dir: Path
+    object_store: str
+    price_book: Path
+    dagster_home: Path
+    reports_dir: Path
+    aws_endpoint_url: str | None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        home = Path(env.get("BILLING_HOME") or "./.billing").resolve()
+        return cls(
+            home=home,
+            snapshot_root=env.get("BILLING_SNAPSHOT_ROOT") or str(home / "snapshots"),
+            ledger_url=env.get("BILLING_LEDGER_URL") or f"sqlite:///{home / 'ledger.sqlite'}",
+            warehouse_dir=Path(env.get("BILLING_WAREHOUSE_DIR") or home / "warehouse"),
+            object_store=env.get("BILLING_OBJECT_STORE") or str(home / "objects"),
+            price_book=Path(env.get("BILLING_PRICE_BOOK") or Path(__file__).with_name("price_book.yaml")),
+            dagster_home=Path(env.get("DAGSTER_HOME") or home / "dagster"),
+            reports_dir=home / "reports",
+            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        )

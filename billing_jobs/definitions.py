@@ -1,0 +1,36 @@
+"""The Dagster definitions of billing: assets, jobs, schedules and sensors."""
+import dagster as dg
+
+from assets import aggregate, ingest, report
+from billing_jobs.partitions import daily_partitions, monthly_partitions
+from billing_jobs.sensors import snapshot_drop_sensor
+from resources import BillingStore
+
+ingest_job = dg.define_asset_job(
+    "ingest_usage",
+    selection=dg.AssetSelection.assets(ingest.usage_events),
+    partitions_def=daily_partitions,
+    executor_def=dg.in_process_executor,
+)
+
+month_end_close = dg.define_asset_job(
+    "month_end_close",
+    selection=dg.AssetSelection.groups("metering", "reports") - dg.AssetSelection.assets(ingest.usage_events),
+    partitions_def=monthly_partitions,
+    executor_def=dg.in_process_executor,
+    description="Aggregate the month's usage and produce its reports (run after the month's days are ingested).",
+)
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([ingest, aggregate, report]),
+    asset_checks=dg.load_asset_checks_from_modules([ingest, aggregate, report]),
+    jobs=[ingest_job, month_end_close],
+    schedules=[
+        # Yesterday's folder once more after midnight, whatever the sensor caught during the day.
+        dg.build_schedule_from_partitioned_job(ingest_job, hour_of_day=0, minute_of_hour=30),
+        # The previous month on the 3rd, leaving two days for late snapshots.
+        dg.build_schedule_from_partitioned_job(month_end_close, day_of_month=3, hour_of_day=2),
+    ],
+    sensors=[snapshot_drop_sensor],
+    resources={"billing": BillingStore()},
+)

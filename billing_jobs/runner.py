@@ -1,0 +1,96 @@
+"""Runs billing jobs on the Dagster instance in DAGSTER_HOME, so that CLI runs show in the UI."""
+import os
+import warnings
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+
+from billing.directory import parse_period
+from billing.ledger import Ledger
+from billing.settings import BillingError, Settings
+from billing.snapshots import SnapshotRoot
+from billing_jobs.partitions import FIRST_DAY
+
+DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
+
+
+def local_instance(settings: Settings) -> dg.DagsterInstance:
+    """The instance in DAGSTER_HOME (default $BILLING_HOME/dagster), created with our dagster.yaml if new."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML.read_text())
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    return dg.DagsterInstance.get()
+
+
+def _definitions() -> dg.Definitions:
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    from billing_jobs.definitions import defs
+
+    return defs
+
+
+# The CLI prints its own progress; Dagster's event log stays in the instance for the UI.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _run(instance: dg.DagsterInstance, job_name: str, run_config: dict | None = None, **kwargs
+         ) -> dg.ExecuteInProcessResult:
+    job = _definitions().resolve_job_def(job_name)
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config={**QUIET, **(run_config or {})},
+                                    **kwargs)
+    if not result.success:
+        raise BillingError(f"{job_name} run {result.run_id} failed: {_failure(result)}")
+    return result
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            while error.cause is not None:  # the user's error, not Dagster's wrapper
+                error = error.cause
+            return error.message.strip().splitlines()[-1].removeprefix("billing.settings.BillingError: ")
+    return "see the run in the Dagster UI"
+
+
+def validate_period(period: str, today: date | None = None) -> None:
+    year, month = parse_period(period)
+    today = today or datetime.now(timezone.utc).date()
+    if (year, month) > (today.year, today.month):
+        raise BillingError(f"month {period} has not begun yet")
+    if period < FIRST_DAY[:7]:
+        raise BillingError(f"month {period} is before the first billed month {FIRST_DAY[:7]}")
+
+
+def ingest(settings: Settings, instance: dg.DagsterInstance, progress=lambda message: None) -> str | None:
+    """Ingest every day folder that changed since it was last ingested, in one run; return its id."""
+    ledger = Ledger(settings.ledger_url)
+    ledger.migrate()
+    if not ledger.tenants():
+        raise BillingError("the ledger has no tenants: run 'billing tenants import FILE' first")
+    today = datetime.now(timezone.utc).date()
+    days = [d for d in SnapshotRoot(settings.snapshot_root, settings.aws_endpoint_url).days()
+            if FIRST_DAY <= d.isoformat() <= today.isoformat()]
+    if not days:
+        progress("no day folders to ingest")
+        return None
+    progress(f"ingesting day folders {days[0]} to {days[-1]} (unchanged days are skipped)")
+    result = _run(instance, "ingest_usage",
+                  tags={"dagster/asset_partition_range_start": days[0].isoformat(),
+                        "dagster/asset_partition_range_end": days[-1].isoformat()},
+                  run_config={"ops": {"usage_events": {"config": {"only_changed": True}}}})
+    return result.run_id
+
+
+def close_month(settings: Settings, period: str, progress=lambda message: None) -> dict:
+    """The month-end close: ingest what is new, then aggregate and report the month, as Dagster runs."""
+    validate_period(period)
+    instance = local_instance(settings)
+    ingest_run = ingest(settings, instance, progress)
+    progress(f"closing {period}")
+    close_run = _run(instance, "month_end_close", partition_key=period).run_id
+    return {"period": period, "ingest_run_id": ingest_run, "close_run_id": close_run,
+            "dagster_home": str(settings.dagster_home)}

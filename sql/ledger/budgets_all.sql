@@ -1,0 +1,1 @@
+SELECT tenant_id, amount_usd, channels FROM budgets ORDER BY tenant_id, position

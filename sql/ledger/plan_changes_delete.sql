@@ -1,0 +1,1 @@
+DELETE FROM plan_changes WHERE tenant_id = :tenant_id

@@ -1,0 +1,2 @@
+UPDATE users SET active_until = :today
+WHERE tenant_id = :tenant_id AND user_id = :user_id AND active_until IS NULL
