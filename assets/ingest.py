@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from billing.ingest import DayResult, ingest_day, load_known_tenants
+from billing.ingest import DayResult, ingest_day, prepare_ingest
 from billing.sql import query
 from billing_jobs.partitions import daily_partitions
 from resources import BillingStore
@@ -53,7 +53,7 @@ def usage_events(context: dg.AssetExecutionContext, config: IngestConfig, billin
     warehouse = billing.warehouse()
     tenant_ids = [tenant.tenant_id for tenant in billing.ledger().tenants()]
     con = warehouse.connect()
-    load_known_tenants(con, tenant_ids)
+    prepare_ingest(con, snapshots, tenant_ids)
     results = []
     for day in _days(context):
         result = ingest_day(con, warehouse, snapshots, day, tenant_ids, force=not config.only_changed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from billing.warehouse import Warehouse
 
 
 def _progress(message: str) -> None:
-    print(f"… {message}", file=sys.stderr, flush=True)
+    """A progress line for people at a terminal; stderr stays a single error line for scripts."""
+    if sys.stderr.isatty():
+        print(f"… {message}", file=sys.stderr, flush=True)
 
 
 def _current_period() -> str:
@@ -73,9 +76,9 @@ def _table(document: dict) -> str:
     lines.append(f"  {'metric':<14}{'used':>16}{'limit':>16}{'%':>10}")
     for field in USAGE_FIELDS:
         entry = document[field]
-        limit = "unlimited" if entry["limit"] is None else f"{entry['limit']:,}"
+        limit = "unlimited" if entry["limit"] is None else f"{entry['limit']:,f}"
         pct = "" if entry["percentage"] is None else f"{entry['percentage']:.2f}"
-        lines.append(f"  {field:<14}{entry['used']:>16,}{limit:>16}{pct:>10}")
+        lines.append(f"  {field:<14}{entry['used']:>16,f}{limit:>16}{pct:>10}")
     return "\n".join(lines)
 
 
@@ -114,6 +117,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore")  # library warnings are for developers, not in a user's terminal
     args = parser().parse_args(argv)
     if getattr(args, "month", "") is None:
         args.month = _previous_period()

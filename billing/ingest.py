@@ -50,15 +50,17 @@ def _open_file(con: duckdb.DuckDBPyConnection, item: SnapshotFile) -> duckdb.Duc
     return relation.project(", ".join(["*", *extra])) if extra else relation
 
 
-def load_known_tenants(con: duckdb.DuckDBPyConnection, tenant_ids: list[str]) -> None:
+def prepare_ingest(con: duckdb.DuckDBPyConnection, snapshots: SnapshotRoot, tenant_ids: list[str]) -> None:
+    """Load the tenants that events may name, and make the snapshot root readable by DuckDB."""
     con.execute(query("warehouse/known_tenants"), {"tenant_ids": sorted(tenant_ids)})
+    snapshots.register(con)
 
 
 def ingest_day(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, snapshots: SnapshotRoot, day: date,
                tenant_ids: list[str], force: bool = True) -> DayResult:
     """Replace the `events` partition of `day` with the classified rows of its folder.
 
-    `con` comes from `warehouse.connect()` with `load_known_tenants` done. A day without a folder
+    `con` comes from `warehouse.connect()` with `prepare_ingest` done. A day without a folder
     keeps what it has (a purged snapshot folder must not erase billed usage). With force=False, a
     day whose files and tenants are unchanged since its last ingestion is skipped.
     """

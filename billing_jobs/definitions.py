@@ -2,21 +2,18 @@
 import dagster as dg
 
 from assets import aggregate, ingest, report
-from billing_jobs.partitions import daily_partitions, monthly_partitions
 from billing_jobs.sensors import snapshot_drop_sensor
 from resources import BillingStore
 
 ingest_job = dg.define_asset_job(
     "ingest_usage",
     selection=dg.AssetSelection.assets(ingest.usage_events),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
 )
 
 month_end_close = dg.define_asset_job(
     "month_end_close",
     selection=dg.AssetSelection.groups("metering", "reports") - dg.AssetSelection.assets(ingest.usage_events),
-    partitions_def=monthly_partitions,
     executor_def=dg.in_process_executor,
     description="Aggregate the month's usage and produce its reports (run after the month's days are ingested).",
 )

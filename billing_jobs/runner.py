@@ -1,7 +1,7 @@
 """Runs billing jobs on the Dagster instance in DAGSTER_HOME, so that CLI runs show in the UI."""
 import os
 import warnings
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +10,7 @@ from billing.directory import parse_period
 from billing.ledger import Ledger
 from billing.settings import BillingError, Settings
 from billing.snapshots import SnapshotRoot
-from billing_jobs.partitions import FIRST_DAY
+from billing_jobs.partitions import DAYS_AHEAD, FIRST_DAY
 
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
 
@@ -33,7 +33,7 @@ def _definitions() -> dg.Definitions:
 
 
 # The CLI prints its own progress; Dagster's event log stays in the instance for the UI.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def _run(instance: dg.DagsterInstance, job_name: str, run_config: dict | None = None, **kwargs
@@ -71,9 +71,11 @@ def ingest(settings: Settings, instance: dg.DagsterInstance, progress=lambda mes
     ledger.migrate()
     if not ledger.tenants():
         raise BillingError("the ledger has no tenants: run 'billing tenants import FILE' first")
-    today = datetime.now(timezone.utc).date()
-    days = [d for d in SnapshotRoot(settings.snapshot_root, settings.aws_endpoint_url).days()
-            if FIRST_DAY <= d.isoformat() <= today.isoformat()]
+    last = datetime.now(timezone.utc).date() + timedelta(days=DAYS_AHEAD)
+    days = SnapshotRoot(settings.snapshot_root, settings.aws_endpoint_url).days()
+    outside = [d for d in days if not FIRST_DAY <= d.isoformat() <= last.isoformat()]
+    if outside:
+        raise BillingError(f"snapshot folder dt={outside[0]} is outside the days billing accepts ({FIRST_DAY} to {last})")
     if not days:
         progress("no day folders to ingest")
         return None

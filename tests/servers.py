@@ -1,0 +1,84 @@
+"""Real local servers for the test suite: a throwaway PostgreSQL cluster and moto in server mode."""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pg_binary(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    if not found:
+        raise RuntimeError(f"{name} not found: run scripts/setup (it installs Debian's postgresql)")
+    return found
+
+
+class PostgresServer:
+    """initdb + pg_ctl in a temporary folder, as user postgres when run as root (initdb refuses root)."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="billing-pg-"))
+        self.port = free_port()
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(self) -> "PostgresServer":
+        if self._as:
+            shutil.chown(self.dir, "postgres")
+        data = self.dir / "data"
+        self._run(_pg_binary("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync")
+        self._run(_pg_binary("pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w", "start",
+                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off")
+        return self
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        self._run(_pg_binary("pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class MotoServer:
+    """moto_server in its own process: S3 (and later SES, SNS) over real HTTP."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "MotoServer":
+        executable = Path(sys.executable).with_name("moto_server")
+        self.process = subprocess.Popen([str(executable), "-H", "127.0.0.1", "-p", str(self.port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1)
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("moto_server did not start")
+
+    def reset(self) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)

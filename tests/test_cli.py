@@ -1,0 +1,113 @@
+"""The `billing` command end to end, as a user runs it: JSON on stdout, one-line errors, no tracebacks."""
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import event, tenant, write_directory, write_snapshot
+from tests.test_metering import demo_pro, worked_example_rows
+
+BILLING = str(Path(sys.executable).with_name("billing"))
+
+
+def billing(*args, home: Path, **env) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("BILLING_", "DAGSTER_"))}
+    environment.update(BILLING_HOME=str(home), **env)
+    return subprocess.run([BILLING, *args], capture_output=True, text=True, env=environment, timeout=600)
+
+
+def ok(*args, home: Path, **env):
+    result = billing(*args, "--json", home=home, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def fails(*args, home: Path, **env) -> str:
+    result = billing(*args, home=home, **env)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_import_close_and_usage_end_to_end(tmp_path):
+    home = tmp_path / "home"
+    directory = write_directory(tmp_path / "directory.yaml", [demo_pro(), tenant("acme")])
+    assert ok("tenants", "import", str(directory), home=home)["tenants_added"] == 2
+    assert ok("tenants", "import", str(directory), home=home)["tenants_unchanged"] == 2
+    write_snapshot(home / "snapshots", "2026-11-30", worked_example_rows(), "jsonl")
+    closed = ok("close", "--month", "2026-11", home=home)
+    assert closed["period"] == "2026-11" and closed["close_run_id"]
+    usage = ok("usage", "--tenant", "demo-pro", "--month", "2026-11", home=home)
+    assert usage["llm_tokens"] == {"used": 5250000, "limit": 5000000, "percentage": 105.0}
+    assert usage["queries"] == {"used": 100250, "limit": 100000, "percentage": 100.25}
+    assert usage["storage_gb"] == {"used": 100.5, "limit": 100, "percentage": 100.5}
+    assert usage["api_requests"] == {"used": 1000000, "limit": 1000000, "percentage": 100.0}
+    report = json.loads((home / "reports" / "2026-11" / "usage_metrics.json").read_text())
+    assert {r["tenant_id"] for r in report} == {"demo-pro", "acme"}
+    # The close's runs are on the instance under BILLING_HOME, for the UI.
+    assert (home / "dagster" / "dagster.yaml").exists() and any((home / "dagster").rglob("*.db"))
+    people = billing("usage", "--tenant", "demo-pro", "--month", "2026-11", home=home).stdout
+    assert "llm_tokens" in people and "5,250,000" in people and "105.00" in people
+
+
+def test_month_to_date_usage(tmp_path):
+    home = tmp_path / "home"
+    ok("tenants", "import", str(write_directory(tmp_path / "d.yaml", [tenant("acme")])), home=home)
+    now = datetime.now(timezone.utc)
+    write_snapshot(home / "snapshots", now.date().isoformat(), [event("e1", now.isoformat(), quantity="42")])
+    ok("close", "--month", now.strftime("%Y-%m"), home=home)
+    usage = ok("usage", "--tenant", "acme", "--month", now.strftime("%Y-%m"), home=home)
+    assert usage["month_to_date"] is True and usage["llm_tokens"]["used"] == 42
+
+
+def test_user_errors_are_one_line(tmp_path):
+    home = tmp_path / "home"
+    bad = write_directory(tmp_path / "bad.yaml", [tenant("acme", plan="gold")])
+    assert fails("tenants", "import", str(bad), home=home) == (
+        "billing: error: tenant 'acme': plan: 'gold' is not one of starter, professional, enterprise")
+    assert "cannot read directory" in fails("tenants", "import", str(tmp_path / "none.yaml"), home=home)
+    ok("tenants", "import", str(write_directory(tmp_path / "d.yaml", [tenant("acme")])), home=home)
+    assert fails("usage", "--tenant", "nope", "--month", "2026-10", home=home) == "billing: error: unknown tenant 'nope'"
+    assert fails("usage", "--tenant", "acme", "--month", "2026-13", home=home) == (
+        "billing: error: bad month '2026-13': expected YYYY-MM")
+    assert fails("close", "--month", "October", home=home) == "billing: error: bad month 'October': expected YYYY-MM"
+    assert fails("close", "--month", "2999-01", home=home) == "billing: error: month 2999-01 has not begun yet"
+    assert fails("close", "--month", "2026-10", home=home, BILLING_SNAPSHOT_ROOT=str(tmp_path / "missing")) == (
+        f"billing: error: snapshot root {tmp_path / 'missing'} does not exist (set BILLING_SNAPSHOT_ROOT)")
+    write_snapshot(home / "snapshots", "2026-10-01", [event("e1", "2026-10-01T10:00:00Z")])
+    (home / "snapshots" / "dt=2026-10-01" / "part-0001.parquet").write_text("garbage")
+    message = fails("close", "--month", "2026-10", home=home)
+    assert message.startswith("billing: error: ingest_usage run ") and "unreadable snapshot file" in message
+
+
+def test_close_without_tenants_says_what_to_do(tmp_path):
+    (tmp_path / "home" / "snapshots").mkdir(parents=True)
+    assert fails("close", "--month", "2026-10", home=tmp_path / "home") == (
+        "billing: error: the ledger has no tenants: run 'billing tenants import FILE' first")
+
+
+@pytest.mark.parametrize("ledger", ["sqlite", "postgresql"])
+def test_demo_closes_a_realistic_sample_month(tmp_path, ledger, request):
+    env = {}
+    if ledger == "postgresql":
+        env["BILLING_LEDGER_URL"] = request.getfixturevalue("postgres_url")
+    home = tmp_path / "home"
+    result = ok("demo", "--month", "2026-10", home=home, **env)
+    assert result["sample"]["tenants"] >= 50 and result["import"]["tenants_added"] == result["sample"]["tenants"]
+    report = json.loads((home / "reports" / "2026-10" / "usage_metrics.json").read_text())
+    assert {r["plan"] for r in report} == {"starter", "professional", "enterprise"}
+    assert len(report) == result["sample"]["tenants"]
+    # Every snapshot row is accounted for: billed, counted as duplicate, or quarantined.
+    events = home / "warehouse" / "events"
+    import duckdb
+
+    rows = duckdb.sql(f"SELECT status, count(*) FROM '{events}/*.parquet' GROUP BY ALL").fetchall()
+    counts = dict(rows)
+    assert sum(counts.values()) == result["sample"]["rows"]
+    assert counts["duplicate"] == result["sample"]["duplicates"] and counts["quarantined"] == result["sample"]["broken"]

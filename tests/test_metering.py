@@ -1,0 +1,73 @@
+"""UsageMetrics (contract section 4) from snapshots through the warehouse."""
+from decimal import Decimal
+
+from billing.directory import Tenant, User
+from billing.metering import usage_metrics
+from billing.price_book import load_price_book
+from billing.settings import Settings
+from tests.conftest import event, tenant
+
+
+def worked_example_rows():
+    """Contract section 5: demo-pro's November 2026."""
+    rows = [event("t1", "2026-11-03T10:00:00Z", "demo-pro", "llm_tokens", "5000000"),
+            event("t2", "2026-11-20T10:00:00Z", "demo-pro", "llm_tokens", "250000"),
+            event("q1", "2026-11-04T10:00:00Z", "demo-pro", "sql_queries", "100250"),
+            event("a1", "2026-11-05T10:00:00Z", "demo-pro", "api_requests", "1000000"),
+            event("c1", "2026-11-06T10:00:00Z", "demo-pro", "compute_minutes", "6000"),
+            event("c2", "2026-11-06T11:00:00Z", "demo-pro", "compute_minutes", "30", service="ml_service", workload="training")]
+    rows += [event(f"s{i}", f"2026-11-{d:02d}T0{i % 9}:00:00Z", "demo-pro", "storage_gb", q, user_id=None)
+             for i, (d, q) in enumerate([(1, "90"), (1, "95.5"), (15, "100.5"), (15, "99"), (29, "80")])]
+    return rows
+
+
+def demo_pro():
+    users = [{"user_id": f"u-{n}", "name": f"User {n}", "email": f"u{n}@demo.example", "role": "member"} for n in range(26)]
+    return tenant("demo-pro", plan="starter", tax_rate=0.08, users=users,
+                  plan_changes=[{"plan": "professional", "effective": "2026-11-10"}])
+
+
+def test_worked_example_usage_metrics(billing_home):
+    from tests.conftest import Metering
+
+    metering = Metering(billing_home)
+    metering.import_tenants(demo_pro())
+    metering.write("2026-11-30", worked_example_rows(), "jsonl")
+    metering.ingest("2026-11-30")
+    usage = metering.usage("demo-pro", "2026-11")
+    assert usage["period"] == "2026-11" and usage["plan"] == "professional"
+    assert usage["llm_tokens"] == {"used": 5250000, "limit": 5000000, "percentage": 105.0}
+    assert usage["queries"] == {"used": 100250, "limit": 100000, "percentage": 100.25}
+    assert usage["storage_gb"] == {"used": Decimal("100.5"), "limit": 100, "percentage": 100.5}
+    assert usage["api_requests"] == {"used": 1000000, "limit": 1000000, "percentage": 100.0}
+    assert usage["compute_hours"] == {"used": Decimal("100.50"), "limit": 100, "percentage": 100.5}
+    assert usage["users"] == {"used": 26, "limit": 25, "percentage": 104.0}
+
+
+def test_unlimited_metrics_have_null_limit_and_percentage():
+    book = load_price_book(Settings.from_env({}).price_book)
+    big = Tenant("big", "Big", "US", "enterprise", contract_monthly_fee=Decimal(5000),
+                 users=(User("u", "U", "u@x.io", "member"),))
+    usage = usage_metrics(big, "2026-10", {"llm_tokens": Decimal(10**9), "storage_gb": Decimal(512)}, book)
+    for field in ("llm_tokens", "queries", "api_requests", "compute_hours", "users"):
+        assert usage[field]["limit"] is None and usage[field]["percentage"] is None
+    assert usage["llm_tokens"]["used"] == 10**9
+    assert usage["storage_gb"] == {"used": 512, "limit": 1024, "percentage": 50.0}
+
+
+def test_percentage_rounds_half_up_to_two_decimals():
+    book = load_price_book(Settings.from_env({}).price_book)
+    starter = Tenant("s", "S", "US", "starter")
+    # 10,000.5 / 10,000 x 100 = 100.005 -> 100.01 (banker's rounding would give 100.00)
+    usage = usage_metrics(starter, "2026-10", {"sql_queries": Decimal("10000.5"), "llm_tokens": Decimal(1)}, book)
+    assert usage["queries"]["percentage"] == 100.01
+    assert usage["llm_tokens"]["percentage"] == 0.0  # 0.0002 %
+
+
+def test_limits_are_the_plan_on_the_last_day_of_the_month():
+    book = load_price_book(Settings.from_env({}).price_book)
+    from datetime import date
+
+    downgraded = Tenant("d", "D", "US", "professional", plan_changes=((date(2026, 10, 31), "starter"),))
+    assert usage_metrics(downgraded, "2026-10", {}, book)["llm_tokens"]["limit"] == 500000
+    assert usage_metrics(downgraded, "2026-09", {}, book)["llm_tokens"]["limit"] == 5000000
