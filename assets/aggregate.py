@@ -5,7 +5,6 @@ import dagster as dg
 from assets.ingest import WAREHOUSE_POOL, usage_events
 from billing.aggregate import compute_daily_usage, compute_monthly_usage, monthly_totals
 from billing.directory import month_days
-from billing.money import dumps
 from billing.sql import query
 from billing_jobs.partitions import monthly_partitions
 from resources import BillingStore
@@ -28,8 +27,8 @@ def daily_usage(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.
     con = warehouse.connect()
     compute_daily_usage(con, period)
     compute_monthly_usage(con)
-    warehouse.write_partition(con, "daily_usage", period, "month_daily_usage")
-    warehouse.write_partition(con, "storage_peaks", period, "month_storage_peaks")
+    warehouse.write_partition(con, "daily_usage", period, con.table("month_daily_usage"))
+    warehouse.write_partition(con, "storage_peaks", period, con.table("month_storage_peaks"))
     return dg.MaterializeResult(metadata={
         "rows": len(con.table("month_daily_usage")),
         "storage_peaks": dg.MetadataValue.md(_markdown(con, "month_storage_peaks")),
@@ -45,7 +44,7 @@ def monthly_usage(context: dg.AssetExecutionContext, billing: BillingStore) -> d
     con = warehouse.connect()
     con.execute(query("warehouse/daily_usage_stored"), {"period": period})
     compute_monthly_usage(con)
-    warehouse.write_partition(con, "monthly_usage", period, "month_usage")
+    warehouse.write_partition(con, "monthly_usage", period, con.table("month_usage"))
     totals = monthly_totals(con)
     by_metric: dict = {}
     for metrics in totals.values():
@@ -59,17 +58,18 @@ def monthly_usage(context: dg.AssetExecutionContext, billing: BillingStore) -> d
 
 
 @dg.asset_check(asset=monthly_usage, blocking=True,
-                description="Counters in the monthly aggregate equal the accepted events of the month, metric by metric.")
+                description="The month's aggregate counts every billed event of the month, once.")
 def monthly_usage_reconciles(context: dg.AssetCheckExecutionContext, billing: BillingStore) -> dg.AssetCheckResult:
     period = context.run.tags.get("dagster/partition")
     days = month_days(period)
     con = billing.warehouse().connect()
-    from_events = con.execute(query("warehouse/month_event_totals"), {"first_day": days[0], "last_day": days[-1]}).fetchall()
+    [(events, summed)] = con.execute(query("warehouse/month_event_totals"),
+                                     {"first_day": days[0], "last_day": days[-1]}).fetchall()
     con.execute(query("warehouse/daily_usage_stored"), {"period": period})
-    aggregated = con.execute(query("warehouse/month_counter_totals")).fetchall()
+    [(aggregated,)] = con.execute(query("warehouse/month_counter_totals")).fetchall()
     return dg.AssetCheckResult(
-        passed=from_events == aggregated,
-        metadata={"events": dumps(from_events), "aggregate": dumps(aggregated)},
+        passed=events == summed == aggregated,
+        metadata={"billed_events": events, "events_in_arrival_sums": int(summed), "events_in_aggregate": int(aggregated)},
     )
 
 

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from billing.ingest import DayResult, ingest_day, prepare_ingest
+from billing.ingest import DayResult, ingest_days, prepare_ingest
 from billing.sql import query
 from billing_jobs.partitions import daily_partitions
 from resources import BillingStore
@@ -54,12 +54,13 @@ def usage_events(context: dg.AssetExecutionContext, config: IngestConfig, billin
     tenant_ids = [tenant.tenant_id for tenant in billing.ledger().tenants()]
     con = warehouse.connect()
     prepare_ingest(con, snapshots, tenant_ids)
-    results = []
-    for day in _days(context):
-        result = ingest_day(con, warehouse, snapshots, day, tenant_ids, force=not config.only_changed)
-        context.log.info(f"{day}: read {result.rows_read}, accepted {result.accepted}, "
-                         f"duplicates {result.duplicates}, quarantined {result.quarantined} {result.skipped or ''}")
-        results.append(result)
+
+    def log(result: DayResult) -> None:
+        context.log.info(f"{result.day}: read {result.rows_read}, accepted {result.accepted}, duplicates "
+                         f"{result.duplicates}, quarantined {result.quarantined} {result.skipped or ''}")
+
+    results = ingest_days(con, warehouse, snapshots, _days(context), tenant_ids, force=not config.only_changed,
+                          progress=log)
     reasons = Counter()
     for result in results:
         reasons.update(result.quarantine_reasons)

@@ -84,24 +84,25 @@ class Ledger:
             "stripe_payment_method": tenant.stripe_payment_method,
             "now": _now(),
         })
+        # executemany for the lists: a directory of 10k tenants imports in seconds
         con.execute(_q("plan_changes_delete"), key)
-        for effective, plan in tenant.plan_changes:
-            con.execute(_q("plan_change_insert"), {**key, "effective": effective.isoformat(), "plan": plan})
+        if tenant.plan_changes:
+            con.execute(_q("plan_change_insert"), [
+                {**key, "effective": effective.isoformat(), "plan": plan} for effective, plan in tenant.plan_changes])
         con.execute(_q("budgets_delete"), key)
-        for position, budget in enumerate(tenant.budgets):
-            con.execute(_q("budget_insert"), {
-                **key, "position": position, "amount_usd": str(budget.amount_usd), "channels": ",".join(budget.channels),
-            })
+        if tenant.budgets:
+            con.execute(_q("budget_insert"), [
+                {**key, "position": position, "amount_usd": str(budget.amount_usd), "channels": ",".join(budget.channels)}
+                for position, budget in enumerate(tenant.budgets)])
         previous = {user.user_id: user for user in (before.users if before else ())}
-        for user in tenant.users:
-            if user.user_id not in previous or previous[user.user_id].active_until is not None:
-                summary["users_added"] += 1
-            con.execute(_q("user_upsert"), {
-                **key, "user_id": user.user_id, "name": user.name, "email": user.email, "phone": user.phone,
-                "role": user.role,
-                # Users of a tenant's first import count since always; later additions from the import day.
-                "active_from": today.isoformat() if before else None,
-            })
+        summary["users_added"] += sum(
+            1 for user in tenant.users if user.user_id not in previous or previous[user.user_id].active_until is not None)
+        if tenant.users:
+            # Users of a tenant's first import count since always; later additions from the import day.
+            active_from = today.isoformat() if before else None
+            con.execute(_q("user_upsert"), [
+                {**key, "user_id": user.user_id, "name": user.name, "email": user.email, "phone": user.phone,
+                 "role": user.role, "active_from": active_from} for user in tenant.users])
         listed = {user.user_id for user in tenant.users}
         for user_id, user in previous.items():
             if user_id not in listed and user.active_until is None:

@@ -43,13 +43,13 @@ class Warehouse:
                 view = con.table("events_template")
             else:
                 continue
-            view.to_view(f"{dataset}_all" if dataset == "events" else dataset)
+            view.to_view("partitions_all" if dataset == "events" else dataset)
         for statement in statements("warehouse/views"):
             con.execute(statement)
 
-    def write_partition(self, con: duckdb.DuckDBPyConnection, dataset: str, key: str, relation: str,
-                        fingerprint: str = "") -> Path:
-        """Replace one partition with the rows of `relation` (a table or view name), atomically.
+    def write_partition(self, con: duckdb.DuckDBPyConnection, dataset: str, key: str,
+                        relation: duckdb.DuckDBPyRelation, fingerprint: str = "") -> Path:
+        """Replace one partition with the rows of `relation`, atomically.
 
         `fingerprint` records what the partition was computed from, for skipping unchanged inputs.
         """
@@ -57,7 +57,7 @@ class Warehouse:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         try:
-            con.table(relation).to_view("partition_rows")
+            relation.to_view("partition_rows")
             con.execute(query("warehouse/copy_partition"), {"path": str(temporary), "fingerprint": fingerprint})
             os.replace(temporary, target)
         finally:

@@ -139,7 +139,7 @@ class Metering:
         return write_snapshot(self.root, day, rows, fmt, name)
 
     def ingest(self, *days: str, force: bool = True):
-        from billing.ingest import ingest_day, prepare_ingest
+        from billing.ingest import ingest_days, prepare_ingest
         from billing.ledger import Ledger
         from billing.snapshots import SnapshotRoot
         from billing.warehouse import Warehouse
@@ -149,7 +149,9 @@ class Metering:
         con = warehouse.connect()
         snapshots = SnapshotRoot(self.settings.snapshot_root, self.settings.aws_endpoint_url)
         prepare_ingest(con, snapshots, tenant_ids)
-        results = [ingest_day(con, warehouse, snapshots, date.fromisoformat(d), tenant_ids, force) for d in days]
+        results = []
+        for batch in days if isinstance(days[0], list) else [[d] for d in days]:  # one day a call, or batches
+            results += ingest_days(con, warehouse, snapshots, [date.fromisoformat(d) for d in batch], tenant_ids, force)
         return results[0] if len(results) == 1 else results
 
     def query(self, sql: str, *params):

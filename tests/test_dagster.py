@@ -106,21 +106,22 @@ def test_the_drop_sensor_requests_each_changed_day_once(store, monkeypatch):
         assert again.partition_key == "2026-11-01" and again.run_key not in {r.run_key for r in first.run_requests}
 
 
-def test_materialization_on_a_postgresql_instance(store, postgres_url, tmp_path):
+def test_materialization_on_the_documented_postgresql_instance(store, postgres_url, tmp_path, monkeypatch):
     from sqlalchemy.engine import make_url
+    import shutil
+    import sqlalchemy as sa
 
     url = make_url(postgres_url)
-    config = {
-        "storage": {"postgres": {"postgres_db": {
-            "username": url.username, "password": "", "hostname": url.host, "port": url.port, "db_name": url.database,
-            "scheme": "postgresql+psycopg2"}}},
-    }
-    with dg.instance_for_test(overrides=config, temp_dir=str(tmp_path)) as instance:
+    for name, value in {"DAGSTER_PG_USERNAME": url.username, "DAGSTER_PG_PASSWORD": "", "DAGSTER_PG_HOST": url.host,
+                        "DAGSTER_PG_DB": url.database, "DAGSTER_PG_PORT": str(url.port)}.items():
+        monkeypatch.setenv(name, value)
+    dagster_home = tmp_path / "dagster"
+    dagster_home.mkdir()
+    shutil.copy("docs/dagster-postgres.yaml", dagster_home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert run_close(store, instance).success
         assert instance.get_latest_materialization_event(dg.AssetKey("usage_metrics")).dagster_event.partition == "2026-10"
-    import sqlalchemy as sa
-
     with sa.create_engine(postgres_url).connect() as con:
         assert con.exec_driver_sql("SELECT count(*) FROM runs").scalar() == 4
 

@@ -10,7 +10,7 @@ from tests.conftest import event
 
 
 def statuses(metering):
-    return metering.query("SELECT event_id, status, reason FROM events_all ORDER BY event_id, status")
+    return metering.query("SELECT event_id, status, reason FROM events ORDER BY event_id, status")
 
 
 @pytest.mark.parametrize("row, reason", [
@@ -134,9 +134,9 @@ def test_rerunning_a_day_gives_identical_results(metering):
                                   event("bad", "nope")])
     metering.write("2026-10-02", [event("e1", "2026-10-01T10:00:00Z"), event("e2", "2026-10-02T10:00:00Z")])
     metering.ingest("2026-10-01", "2026-10-02")
-    before = metering.query("SELECT * EXCLUDE (source_row) FROM events_all ORDER BY ALL")
+    before = metering.query("SELECT * EXCLUDE (source_row) FROM events ORDER BY ALL")
     metering.ingest("2026-10-02", "2026-10-01", "2026-10-01")
-    assert metering.query("SELECT * EXCLUDE (source_row) FROM events_all ORDER BY ALL") == before
+    assert metering.query("SELECT * EXCLUDE (source_row) FROM events ORDER BY ALL") == before
     assert metering.usage("acme", "2026-10")["llm_tokens"]["used"] == Decimal(200)
 
 

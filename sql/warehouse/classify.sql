@@ -1,7 +1,10 @@
--- Classify the staged rows of one arrival day. A row is quarantined for the first rule it breaks;
--- a valid row whose event_id was accepted before (another day, or earlier in this day's files)
+-- Classify the staged rows of a batch of arrival days. A row is quarantined for the first rule it
+-- breaks; a valid row whose event_id was accepted before (on a day outside the batch, or earlier in
+-- the batch by arrival day, file name and row)
 -- is a duplicate when its content is the same, and quarantined as a conflict when it is not:
 -- the first version seen stays billed.
+-- Only rows whose 8-byte event_key repeats (here or on another day) are compared closely, so the
+-- common case, an event seen once, costs one hash and one key probe.
 CREATE OR REPLACE TEMP TABLE classified AS
 WITH checked AS (
     SELECT s.*,
@@ -23,42 +26,48 @@ WITH checked AS (
            hash(occurred_at, tenant_id, user_id, service, metric, workload, quantity) AS content_hash
     FROM staged s
 ),
--- Accepted events of other arrival days that share a key with a valid row here.
--- Only the 8-byte key column is scanned across all days; the full ids are compared after.
+repeated_keys AS (
+    SELECT event_key FROM checked WHERE reason IS NULL GROUP BY event_key HAVING count(*) > 1
+),
+-- Accepted events of days outside the batch that share a key with a valid row here.
 seen_before AS (
     SELECT event_id, content_hash
     FROM usage_events
-    WHERE arrival_day <> $arrival_day
+    WHERE NOT list_contains($batch_days::DATE[], arrival_day)
       AND event_key IN (SELECT event_key FROM checked WHERE reason IS NULL)
 ),
-ranked AS (
-    SELECT c.*,
+suspects AS (
+    SELECT c.arrival_day, c.source_file, c.source_row,
            row_number() OVER same_id AS nth,
            first_value(c.content_hash) OVER same_id AS first_content,
+           c.content_hash,
            b.content_hash AS seen_content
-    FROM checked c
+    FROM (SELECT *
+          FROM checked
+          WHERE reason IS NULL
+            AND (event_key IN (SELECT event_key FROM repeated_keys)
+                 OR event_key IN (SELECT hash(event_id) FROM seen_before))) c
     LEFT JOIN seen_before b USING (event_id)
-    WHERE c.reason IS NULL
-    WINDOW same_id AS (PARTITION BY c.event_id ORDER BY c.source_file, c.source_row)
+    WINDOW same_id AS (PARTITION BY c.event_id ORDER BY c.arrival_day, c.source_file, c.source_row)
 ),
 decided AS (
-    SELECT * EXCLUDE (nth, first_content, seen_content) REPLACE (
+    SELECT c.* REPLACE (
                CASE
-                   WHEN seen_content IS NOT NULL AND seen_content <> content_hash
+                   WHEN c.reason IS NOT NULL THEN c.reason
+                   WHEN s.seen_content IS NOT NULL AND s.seen_content <> s.content_hash
                        THEN 'event_id seen before with different content'
-                   WHEN seen_content IS NULL AND nth > 1 AND first_content <> content_hash
+                   WHEN s.seen_content IS NULL AND s.nth > 1 AND s.first_content <> s.content_hash
                        THEN 'event_id seen before with different content'
                END AS reason),
-           CASE WHEN seen_content IS NOT NULL OR nth > 1 THEN 'duplicate' ELSE 'accepted' END AS status
-    FROM ranked
+           s.seen_content IS NOT NULL OR s.nth > 1 AS repeated
+    FROM checked c
+    LEFT JOIN suspects s USING (arrival_day, source_file, source_row)
 )
 SELECT arrival_day, source_file, source_row, event_id, occurred_at, tenant_id, user_id, service, metric, workload,
        quantity, raw_occurred_at, raw_quantity,
-       CASE WHEN reason IS NOT NULL THEN 'quarantined' ELSE status END AS status,
+       CASE WHEN reason IS NOT NULL THEN 'quarantined' WHEN repeated THEN 'duplicate' ELSE 'accepted' END AS status,
        reason,
        CASE WHEN reason IS NULL THEN occurred_at::DATE END AS usage_day,
        event_key, content_hash
 FROM decided
-UNION ALL BY NAME
-SELECT * EXCLUDE (event_key, content_hash), 'quarantined' AS status, NULL::DATE AS usage_day, event_key, content_hash
-FROM checked WHERE reason IS NOT NULL
+ORDER BY arrival_day

@@ -1,6 +1,4 @@
--- One row per snapshot row read, written as one Parquet file per arrival day (the folder dt=...).
--- status: accepted (billed), duplicate (same event_id and content seen before; counted once),
--- quarantined (broke a rule; `reason` says which; raw_* keep what could not be parsed).
+-- Snapshot rows of the arrival days being ingested, normalised (see stage_file.sql).
 CREATE TEMP TABLE staged (
     arrival_day DATE NOT NULL,
     source_file VARCHAR NOT NULL,
@@ -17,7 +15,10 @@ CREATE TEMP TABLE staged (
     raw_quantity VARCHAR
 );
 
+-- The layout of an arrival day's partition (see partition_day.sql), for a warehouse with none yet.
 CREATE TEMP TABLE events_template AS
-SELECT *, NULL::VARCHAR AS status, NULL::VARCHAR AS reason, NULL::DATE AS usage_day,
-       NULL::UBIGINT AS event_key, NULL::UBIGINT AS content_hash
+SELECT NULL::VARCHAR AS row_type, arrival_day, source_file, source_row, NULL::VARCHAR AS status,
+       NULL::VARCHAR AS reason, event_id, NULL::UBIGINT AS event_key, NULL::UBIGINT AS content_hash,
+       NULL::DATE AS usage_day, occurred_at, tenant_id, user_id, service, metric, workload, quantity,
+       raw_occurred_at, raw_quantity, NULL::DECIMAL(38, 9) AS peak_reading, NULL::BIGINT AS events
 FROM staged WHERE false;

@@ -1,4 +1,3 @@
--- Reconciliation: accepted event quantities of a month by metric, straight from the events.
-SELECT metric, sum(quantity) AS quantity, count(*) AS events
-FROM usage_events WHERE usage_day BETWEEN $first_day AND $last_day AND metric <> 'storage_gb'
-GROUP BY ALL ORDER BY ALL
+-- Reconciliation: billed events of a month by their own rows and by the arrival-day usage sums.
+SELECT (SELECT count(*) FROM usage_events WHERE usage_day BETWEEN $first_day AND $last_day) AS events,
+       (SELECT coalesce(sum(events), 0) FROM arrival_usage WHERE usage_day BETWEEN $first_day AND $last_day) AS usage_events

@@ -1,1 +1,2 @@
-SELECT reason, count(*) AS rows FROM classified WHERE status = 'quarantined' GROUP BY reason ORDER BY rows DESC, reason
+SELECT arrival_day, reason, count(*) AS rows FROM classified WHERE status = 'quarantined'
+GROUP BY ALL ORDER BY arrival_day, rows DESC, reason

@@ -7,7 +7,7 @@ SELECT $arrival_day, $source_file, source_row, event_id, occurred_at, tenant_id,
        CASE WHEN occurred_at IS NULL THEN raw_occurred_at::VARCHAR END,
        CASE WHEN quantity IS NULL THEN raw_quantity::VARCHAR END
 FROM (
-    SELECT row_number() OVER () AS source_row,
+    SELECT source_row,
            NULLIF(trim(event_id::VARCHAR), '') AS event_id,
            CASE WHEN $timestamp_is_text
                  AND NOT regexp_matches(trim(occurred_at::VARCHAR), '(?i)(z|[+-]\d{2}(:?\d{2})?)$') THEN NULL

@@ -1,0 +1,74 @@
+"""Ingest and aggregate a generated month; print events/s and the aggregation time against bare DuckDB.
+
+    uv run python benchmarks/run.py benchmarks/data/10m
+"""
+import argparse
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from billing.aggregate import compute_daily_usage, compute_monthly_usage
+from billing.directory import load_directory
+from billing.ingest import ingest_days, prepare_ingest
+from billing.ledger import Ledger
+from billing.settings import Settings
+from billing.snapshots import SnapshotRoot
+from billing.warehouse import Warehouse
+
+BARE = """
+CREATE OR REPLACE TEMP TABLE bare AS
+SELECT occurred_at::DATE AS day, tenant_id, service, metric, workload, user_id, sum(quantity) AS quantity
+FROM read_parquet($files) GROUP BY ALL
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="a folder made by benchmarks/generate.py")
+    parser.add_argument("--period", default="2026-10")
+    args = parser.parse_args()
+    home = args.data / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    settings = Settings.from_env({"BILLING_HOME": str(home), "BILLING_SNAPSHOT_ROOT": str(args.data / "snapshots")})
+    ledger = Ledger(settings.ledger_url)
+    ledger.import_directory(load_directory(args.data / "directory.yaml"))
+    tenant_ids = [t.tenant_id for t in ledger.tenants()]
+
+    warehouse = Warehouse(settings.warehouse_dir)
+    snapshots = SnapshotRoot(settings.snapshot_root)
+    con = warehouse.connect()
+    prepare_ingest(con, snapshots, tenant_ids)
+    started = time.perf_counter()
+    results = ingest_days(con, warehouse, snapshots, snapshots.days(), tenant_ids)
+    ingest_seconds = time.perf_counter() - started
+    events = sum(r.rows_read for r in results)
+
+    started = time.perf_counter()
+    con = warehouse.connect()
+    compute_daily_usage(con, args.period)
+    compute_monthly_usage(con)
+    for dataset, table in (("daily_usage", "month_daily_usage"), ("storage_peaks", "month_storage_peaks"),
+                           ("monthly_usage", "month_usage")):
+        warehouse.write_partition(con, dataset, args.period, con.table(table))
+    aggregate_seconds = time.perf_counter() - started
+
+    files = sorted(str(p) for p in (args.data / "snapshots").glob("dt=*/*.parquet"))
+    bare = duckdb.connect()
+    bare.execute("SET TimeZone = 'UTC'")
+    started = time.perf_counter()
+    bare.execute(BARE, {"files": files})
+    bare_seconds = time.perf_counter() - started
+
+    print(f"events                {events:>14,}")
+    print(f"accepted              {sum(r.accepted for r in results):>14,}")
+    print(f"ingest                {ingest_seconds:>12.1f} s   {events / ingest_seconds:>12,.0f} events/s")
+    print(f"month aggregation     {aggregate_seconds:>12.1f} s")
+    print(f"bare DuckDB GROUP BY  {bare_seconds:>12.1f} s")
+    print(f"aggregation / bare    {aggregate_seconds / bare_seconds:>12.2f} x")
+
+
+if __name__ == "__main__":
+    main()
