@@ -61,8 +61,7 @@ def cmd_demo(args, settings: Settings) -> dict:
     _progress(f"importing the tenant directory {directory}")
     imported = Ledger(settings.ledger_url).import_directory(load_directory(directory))
     closed = close_month(settings, args.month, _progress)
-    return {"sample": sample, "directory": str(directory), "import": imported, **closed,
-            "reports": str(settings.reports_dir / args.month)}
+    return {"sample": sample, "directory": str(directory), "import": imported, **closed}
 
 
 def _previous_period() -> str:

@@ -101,7 +101,7 @@ def _classify_and_write(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, ba
         result.quarantine_reasons = reasons.get(result.day, {})
         rows = con.sql(query("warehouse/partition_day"), params={"day": result.day})
         warehouse.write_partition(con, "events", result.day.isoformat(), rows, pending.fingerprint)
-    con.execute("DELETE FROM staged")
+    con.execute(query("warehouse/staged_clear"))
     warehouse.refresh(con)
 
 
@@ -114,7 +114,7 @@ def ingest_days(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, snapshots:
     files and tenants are unchanged since its last ingestion is skipped.
     """
     results, batch, batch_rows = [], [], 0
-    con.execute("DELETE FROM staged")
+    con.execute(query("warehouse/staged_clear"))
     for day in sorted(days):
         result = DayResult(day)
         results.append(result)

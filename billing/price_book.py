@@ -33,6 +33,8 @@ class Plan:
 class PriceBook:
     currency: str
     plans: dict[str, Plan]
+    # Whose unit prices value usage when fixed charges are allocated (docs/cost-allocation.md).
+    allocation_reference_plan: str = "professional"
 
     def plan(self, name: str) -> Plan:
         return self.plans[name]
@@ -63,6 +65,9 @@ def load_price_book(path: Path) -> PriceBook:
     try:
         raw = yaml.safe_load(Path(path).read_text())
         plans = {name: _parse_plan(name, raw["plans"][name]) for name in PLANS}
-        return PriceBook(currency=raw.get("currency", "USD"), plans=plans)
+        reference = raw.get("allocation_reference_plan", "professional")
+        if reference not in plans:
+            raise ValueError(f"allocation_reference_plan {reference!r} is not a plan")
+        return PriceBook(currency=raw.get("currency", "USD"), plans=plans, allocation_reference_plan=reference)
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as error:
         raise BillingError(f"price book {path}: {error}") from None

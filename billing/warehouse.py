@@ -27,8 +27,7 @@ class Warehouse:
     def connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB session with views over every dataset present."""
         con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
-        for statement in statements("warehouse/events_schema"):
+        for statement in statements("warehouse/session"):
             con.execute(statement)
         self.refresh(con)
         return con

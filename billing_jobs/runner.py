@@ -65,8 +65,8 @@ def validate_period(period: str, today: date | None = None) -> None:
         raise BillingError(f"month {period} is before the first billed month {FIRST_DAY[:7]}")
 
 
-def ingest(settings: Settings, instance: dg.DagsterInstance, progress=lambda message: None) -> str | None:
-    """Ingest every day folder that changed since it was last ingested, in one run; return its id."""
+def ingest(settings: Settings, instance: dg.DagsterInstance, progress=lambda message: None) -> dict:
+    """Ingest every day folder that changed since it was last ingested, in one run; return its counts."""
     ledger = Ledger(settings.ledger_url)
     ledger.migrate()
     if not ledger.tenants():
@@ -78,21 +78,24 @@ def ingest(settings: Settings, instance: dg.DagsterInstance, progress=lambda mes
         raise BillingError(f"snapshot folder dt={outside[0]} is outside the days billing accepts ({FIRST_DAY} to {last})")
     if not days:
         progress("no day folders to ingest")
-        return None
+        return {"run_id": None}
     progress(f"ingesting day folders {days[0]} to {days[-1]} (unchanged days are skipped)")
     result = _run(instance, "ingest_usage",
                   tags={"dagster/asset_partition_range_start": days[0].isoformat(),
                         "dagster/asset_partition_range_end": days[-1].isoformat()},
                   run_config={"ops": {"usage_events": {"config": {"only_changed": True}}}})
-    return result.run_id
+    # Every partition of a single-run range carries the same metadata: the run's counts.
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    counts = {name: value.value for name, value in metadata.items() if isinstance(value.value, int)}
+    return {"run_id": result.run_id, **counts}
 
 
 def close_month(settings: Settings, period: str, progress=lambda message: None) -> dict:
     """The month-end close: ingest what is new, then aggregate and report the month, as Dagster runs."""
     validate_period(period)
     instance = local_instance(settings)
-    ingest_run = ingest(settings, instance, progress)
+    ingested = ingest(settings, instance, progress)
     progress(f"closing {period}")
     close_run = _run(instance, "month_end_close", partition_key=period).run_id
-    return {"period": period, "ingest_run_id": ingest_run, "close_run_id": close_run,
-            "dagster_home": str(settings.dagster_home)}
+    return {"period": period, "ingest": ingested, "close_run_id": close_run,
+            "reports": str(settings.reports_dir / period), "dagster_home": str(settings.dagster_home)}

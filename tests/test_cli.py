@@ -111,3 +111,9 @@ def test_demo_closes_a_realistic_sample_month(tmp_path, ledger, request):
     counts = dict(rows)
     assert sum(counts.values()) == result["sample"]["rows"]
     assert counts["duplicate"] == result["sample"]["duplicates"] and counts["quarantined"] == result["sample"]["broken"]
+    # ... and the close reports the same counts, with the quarantine by reason.
+    assert result["ingest"]["rows_read"] == result["sample"]["rows"]
+    assert result["ingest"]["quarantined"] == result["sample"]["broken"]
+    assert {k: v for k, v in result["ingest"].items() if k.startswith("quarantined: ")} == {
+        "quarantined: bad timestamp": 1, "quarantined: negative quantity": 1, "quarantined: unknown metric": 1,
+        "quarantined: unknown service": 1, "quarantined: unknown tenant": 1}

@@ -209,3 +209,24 @@ def test_snapshots_are_read_from_s3(s3, billing_home, tmp_path):
     results = metering.ingest("2026-10-01", "2026-10-02")
     assert [r.accepted for r in results] == [1, 2]
     assert metering.usage("acme", "2026-10")["llm_tokens"]["used"] == Decimal(300)
+
+
+def test_batches_and_single_days_give_the_same_partitions(billing_home, tmp_path):
+    """A close ingests many days in one pass; the daily schedule one day at a time. Same outcome."""
+    from tests.conftest import Metering, tenant
+
+    def scenario(home, batched):
+        m = Metering(home)
+        m.import_tenants(tenant("acme"))
+        m.write("2026-10-01", [event("a", "2026-10-01T10:00:00Z", quantity="1"), event("b", "2026-10-01T10:00:00Z")])
+        m.write("2026-10-02", [event("a", "2026-10-01T10:00:00Z", quantity="1"), event("b", "2026-10-01T10:00:00Z", quantity="2"),
+                               event("c", "2026-10-02T10:00:00Z"), event("bad", "x")], "jsonl")
+        m.write("2026-10-03", [event("c", "2026-10-02T10:00:00Z"), event("c", "2026-10-02T10:00:00Z", quantity="3")], "parquet")
+        days = ["2026-10-01", "2026-10-02", "2026-10-03"]
+        m.ingest(days) if batched else m.ingest(*days)
+        return m.query("SELECT * FROM partitions_all ORDER BY ALL"), m.usage("acme", "2026-10")
+
+    one_by_one = scenario(billing_home, batched=False)
+    batched = scenario(tmp_path / "other", batched=True)
+    assert batched == one_by_one
+    assert one_by_one[1]["llm_tokens"]["used"] == Decimal(201)

@@ -1,3 +1,6 @@
+-- Set up a DuckDB session on the warehouse: UTC, and the tables ingestion works in.
+SET TimeZone = 'UTC';
+
 -- Snapshot rows of the arrival days being ingested, normalised (see stage_file.sql).
 CREATE TEMP TABLE staged (
     arrival_day DATE NOT NULL,
