@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import duckdb
 
+from billing.breakdown import UsageRow
 from billing.directory import month_days
 from billing.sql import query
 
@@ -38,3 +39,11 @@ def live_monthly_totals(con: duckdb.DuckDBPyConnection, period: str, tenant_id: 
     compute_daily_usage(con, period, tenant_id)
     compute_monthly_usage(con)
     return monthly_totals(con)
+
+
+def usage_rows(con: duckdb.DuckDBPyConnection) -> dict[str, list[UsageRow]]:
+    """month_usage as rows per tenant, for cost breakdowns."""
+    rows: dict[str, list[UsageRow]] = defaultdict(list)
+    for tenant_id, *row in con.execute(query("warehouse/monthly_usage_rows")).fetchall():
+        rows[tenant_id].append(UsageRow(*row))
+    return dict(rows)

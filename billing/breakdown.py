@@ -18,7 +18,7 @@ from decimal import ROUND_FLOOR, Decimal
 from billing.directory import Tenant
 from billing.money import CENT
 from billing.price_book import PriceBook
-from billing.pricing import BASE, Rating
+from billing.pricing import InvoiceLine
 
 FIGURES = (
     ("ai_service", "llm_cost"), ("ai_service", "compute_cost"),
@@ -66,7 +66,7 @@ def largest_remainder(exact: dict, total: Decimal) -> dict:
     return floors
 
 
-def _allocate(rating: Rating, rows: list[UsageRow], book: PriceBook, key_of, fallback: list) -> dict:
+def _allocate(lines: tuple[InvoiceLine, ...], rows: list[UsageRow], book: PriceBook, key_of, fallback: list) -> dict:
     """Exact (unrounded) share of the subtotal for each key of the usage rows."""
     reference = book.plan(book.allocation_reference_plan)
     list_value = {}
@@ -75,10 +75,10 @@ def _allocate(rating: Rating, rows: list[UsageRow], book: PriceBook, key_of, fal
         price = reference.overage.get(metric)
         list_value[row] = row.quantity * price.unit_price / price.per / per_unit if price else Decimal(0)
     shares: dict = {key: Decimal(0) for key in fallback}
-    for line in rating.lines:
+    for line in lines:
         if line.metric in USAGE_OF_LINE:
             weights = {row: row.quantity for row in rows if row.metric == USAGE_OF_LINE[line.metric]}
-        else:  # BASE and seats: fixed charges
+        else:  # base price, seats and adjustments: fixed charges
             weights = list_value
         total_weight = sum(weights.values(), Decimal(0))
         if total_weight == 0:
@@ -91,17 +91,20 @@ def _allocate(rating: Rating, rows: list[UsageRow], book: PriceBook, key_of, fal
     return shares
 
 
-def cost_breakdown(tenant: Tenant, rating: Rating, rows: list[UsageRow], book: PriceBook) -> dict:
-    services = largest_remainder(_allocate(rating, rows, book, figure_of, list(FIGURES)), rating.subtotal)
-    users = largest_remainder(_allocate(rating, rows, book, lambda row: row.user_id, [None]), rating.subtotal)
+def cost_breakdown(tenant: Tenant, period: str, lines: tuple[InvoiceLine, ...], rows: list[UsageRow],
+                   book: PriceBook) -> dict:
+    """The breakdown of an invoice's lines (its subtotal) over the usage rows of the month."""
+    subtotal = sum((line.amount for line in lines), Decimal("0.00"))
+    services = largest_remainder(_allocate(lines, rows, book, figure_of, list(FIGURES)), subtotal)
+    users = largest_remainder(_allocate(lines, rows, book, lambda row: row.user_id, [None]), subtotal)
     names = {user.user_id: user.name for user in tenant.users}
     by_service: dict = {}
     for (service, figure) in FIGURES:
         by_service.setdefault(service, {})[figure] = services.get((service, figure), Decimal("0.00"))
     return {
-        "period": rating.period,
+        "period": period,
         "tenant_id": tenant.tenant_id,
-        "total_usd": rating.subtotal,
+        "total_usd": subtotal,
         "by_service": by_service,
         "by_user": [
             {"user_id": user_id, "name": names.get(user_id, user_id) if user_id else "System usage (no user)",

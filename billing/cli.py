@@ -8,12 +8,17 @@ import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
-from billing.aggregate import live_monthly_totals
+from billing.aggregate import live_monthly_totals, usage_rows
+from billing.breakdown import cost_breakdown
+from billing.documents import invoice_document
+from billing.invoices import InvoiceBook
 from billing.directory import load_directory, parse_period
 from billing.ledger import Ledger
 from billing.metering import USAGE_FIELDS, usage_metrics
 from billing.money import dumps
+from billing.object_store import open_object_store
 from billing.price_book import load_price_book
+from billing.pricing import rate
 from billing.settings import BillingError, Settings
 from billing.warehouse import Warehouse
 
@@ -41,6 +46,43 @@ def cmd_usage(args, settings: Settings) -> dict:
     totals = live_monthly_totals(con, args.month, tenant.tenant_id).get(tenant.tenant_id, {})
     return usage_metrics(tenant, args.month, totals, load_price_book(settings.price_book),
                          month_to_date=args.month == _current_period())
+
+
+def _invoice_book(settings: Settings) -> InvoiceBook:
+    ledger = Ledger(settings.ledger_url)
+    ledger.migrate()
+    return InvoiceBook(ledger, settings.invoice_grace_days)
+
+
+def _pdf_url(settings: Settings, invoice) -> str | None:
+    if not invoice.pdf_key:
+        return None
+    return open_object_store(settings.object_store, settings.aws_endpoint_url, settings.presign_seconds).url(invoice.pdf_key)
+
+
+def cmd_breakdown(args, settings: Settings) -> dict:
+    """The invoice's breakdown; before the month is invoiced, an estimate from usage so far."""
+    parse_period(args.month)
+    tenant = Ledger(settings.ledger_url).tenant(args.tenant)
+    invoice = next((i for i in _invoice_book(settings).of_tenant(tenant.tenant_id) if i.period == args.month), None)
+    con = Warehouse(settings.warehouse_dir).connect()
+    totals = live_monthly_totals(con, args.month, tenant.tenant_id).get(tenant.tenant_id, {})
+    price_book = load_price_book(settings.price_book)
+    lines = invoice.lines if invoice else rate(tenant, args.month, totals, price_book).lines
+    document = cost_breakdown(tenant, args.month, lines, usage_rows(con).get(tenant.tenant_id, []), price_book)
+    return {**document, "invoice_id": invoice.invoice_id if invoice else None, "estimate": invoice is None}
+
+
+def cmd_invoices(args, settings: Settings) -> list:
+    tenant = Ledger(settings.ledger_url).tenant(args.tenant)
+    return [invoice_document(i, _pdf_url(settings, i)) for i in _invoice_book(settings).of_tenant(tenant.tenant_id)]
+
+
+def cmd_invoice_show(args, settings: Settings) -> dict:
+    invoice = _invoice_book(settings).get(args.invoice_id)
+    if invoice is None:
+        raise BillingError(f"unknown invoice {args.invoice_id!r}")
+    return invoice_document(invoice, _pdf_url(settings, invoice))
 
 
 def cmd_close(args, settings: Settings) -> dict:
@@ -81,9 +123,23 @@ def _table(document: dict) -> str:
     return "\n".join(lines)
 
 
-def _render(command: str, document: dict) -> str:
+def _invoice_rows(documents: list) -> str:
+    lines = [f"{'invoice':<12}{'period':<9}{'amount':>14}  {'status':<9}{'due':<12}pdf"]
+    lines += [f"{d['invoice_number']:<12}{d['period']:<9}{d['total']:>14,.2f}  {d['status']:<9}{d['due_date']!s:<12}"
+              f"{d['pdf_url'] or '-'}" for d in documents]
+    return "\n".join(lines)
+
+
+def _render(command: str, document) -> str:
     if command == "usage":
         return _table(document)
+    if command == "invoices":
+        return _invoice_rows(document)
+    if command == "invoice":
+        lines = [f"  {line['description']:<70}{line['amount']:>12,.2f}" for line in document["lines"]]
+        return "\n".join([_invoice_rows([document]), *lines,
+                          f"  {'subtotal':<70}{document['subtotal']:>12,.2f}",
+                          f"  {'tax':<70}{document['tax']:>12,.2f}", f"  {'total':<70}{document['total']:>12,.2f}"])
     return "\n".join(f"{key}: {value}" for key, value in document.items())
 
 
@@ -101,6 +157,20 @@ def parser() -> argparse.ArgumentParser:
     usage.add_argument("--month", required=True, help="YYYY-MM")
     usage.set_defaults(handler=cmd_usage)
 
+    breakdown = commands.add_parser("breakdown", help="CostBreakdown of a tenant's month (an estimate before invoicing)")
+    breakdown.add_argument("--tenant", required=True)
+    breakdown.add_argument("--month", required=True, help="YYYY-MM")
+    breakdown.set_defaults(handler=cmd_breakdown)
+
+    invoices = commands.add_parser("invoices", help="a tenant's invoice history")
+    invoices.add_argument("--tenant", required=True)
+    invoices.set_defaults(handler=cmd_invoices)
+
+    invoice = commands.add_parser("invoice", help="one invoice").add_subparsers(dest="action", required=True)
+    show = invoice.add_parser("show", help="an invoice by id or number, with its lines")
+    show.add_argument("invoice_id")
+    show.set_defaults(handler=cmd_invoice_show)
+
     close = commands.add_parser("close", help="run the month-end close through Dagster")
     close.add_argument("--month", required=True, help="YYYY-MM")
     close.set_defaults(handler=cmd_close)
@@ -110,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--tenants", type=int, default=60)
     demo.set_defaults(handler=cmd_demo)
 
-    for sub in (importing, usage, close, demo):
+    for sub in (importing, usage, breakdown, invoices, show, close, demo):
         sub.add_argument("--json", action="store_true", help="print JSON on stdout")
     return root
 

@@ -33,6 +33,8 @@ class Ledger:
             self.engine: Engine = sa.create_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as error:
             raise BillingError(f"ledger URL {url!r}: {error}") from None
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_foreign_keys)
 
     def migrate(self) -> list[str]:
         """Apply the migrations not yet applied; return their versions."""
@@ -146,6 +148,11 @@ class Ledger:
             )
             for row in con.execute(_q("tenants_all"))
         ]
+
+
+def _sqlite_foreign_keys(connection, _record) -> None:
+    """SQLite checks REFERENCES only when asked, once per connection; PostgreSQL always does."""
+    connection.execute("PRAGMA foreign_keys = ON")
 
 
 def _as_directory(tenant: Tenant) -> Tenant:

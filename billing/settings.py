@@ -24,6 +24,8 @@ class Settings:
     dagster_home: Path
     reports_dir: Path
     aws_endpoint_url: str | None
+    presign_seconds: int
+    invoice_grace_days: int
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -39,4 +41,16 @@ class Settings:
             dagster_home=Path(env.get("DAGSTER_HOME") or home / "dagster"),
             reports_dir=home / "reports",
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            presign_seconds=_int(env, "BILLING_PRESIGN_SECONDS", 7 * 24 * 3600),
+            invoice_grace_days=_int(env, "BILLING_INVOICE_GRACE_DAYS", 2),
         )
+
+
+def _int(env, name: str, default: int) -> int:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise BillingError(f"{name} must be a whole number, got {value!r}") from None

@@ -1,7 +1,7 @@
 """The Dagster definitions of billing: assets, jobs, schedules and sensors."""
 import dagster as dg
 
-from assets import aggregate, ingest, report
+from assets import aggregate, ingest, invoice, rate, report
 from billing_jobs.sensors import snapshot_drop_sensor
 from resources import BillingStore
 
@@ -13,14 +13,15 @@ ingest_job = dg.define_asset_job(
 
 month_end_close = dg.define_asset_job(
     "month_end_close",
-    selection=dg.AssetSelection.groups("metering", "reports") - dg.AssetSelection.assets(ingest.usage_events),
+    selection=dg.AssetSelection.groups("metering", "reports", "invoicing") - dg.AssetSelection.assets(ingest.usage_events),
     executor_def=dg.in_process_executor,
-    description="Aggregate the month's usage and produce its reports (run after the month's days are ingested).",
+    description="Aggregate the month's usage, issue its invoices, cost breakdowns and PDFs, and report "
+                "(run after the month's days are ingested).",
 )
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, aggregate, report]),
-    asset_checks=dg.load_asset_checks_from_modules([ingest, aggregate, report]),
+    assets=dg.load_assets_from_modules([ingest, aggregate, invoice, rate, report]),
+    asset_checks=dg.load_asset_checks_from_modules([ingest, aggregate, invoice, rate, report]),
     jobs=[ingest_job, month_end_close],
     schedules=[
         # Yesterday's folder once more after midnight, whatever the sensor caught during the day.

@@ -5,7 +5,9 @@ from typing import Optional
 
 import dagster as dg
 
+from billing.invoices import InvoiceBook
 from billing.ledger import Ledger
+from billing.object_store import FolderStore, S3Store, open_object_store
 from billing.price_book import PriceBook, load_price_book
 from billing.settings import Settings
 from billing.snapshots import SnapshotRoot
@@ -13,13 +15,14 @@ from billing.warehouse import Warehouse
 
 
 class BillingStore(dg.ConfigurableResource):
-    """Where billing data lives: snapshot root, ledger, warehouse and price book."""
+    """Where billing data lives: snapshot root, ledger, warehouse, object store and price book."""
 
     billing_home: Optional[str] = None
     snapshot_root: Optional[str] = None
     ledger_url: Optional[str] = None
     price_book_path: Optional[str] = None
     aws_endpoint_url: Optional[str] = None
+    object_store_uri: Optional[str] = None
 
     def settings(self) -> Settings:
         env = dict(os.environ)
@@ -29,6 +32,7 @@ class BillingStore(dg.ConfigurableResource):
             "BILLING_LEDGER_URL": self.ledger_url,
             "BILLING_PRICE_BOOK": self.price_book_path,
             "AWS_ENDPOINT_URL": self.aws_endpoint_url,
+            "BILLING_OBJECT_STORE": self.object_store_uri,
         }
         env.update({name: value for name, value in overrides.items() if value})
         return Settings.from_env(env)
@@ -47,3 +51,10 @@ class BillingStore(dg.ConfigurableResource):
 
     def price_book(self) -> PriceBook:
         return load_price_book(self.settings().price_book)
+
+    def invoice_book(self) -> InvoiceBook:
+        return InvoiceBook(self.ledger(), self.settings().invoice_grace_days)
+
+    def object_store(self) -> FolderStore | S3Store:
+        settings = self.settings()
+        return open_object_store(settings.object_store, settings.aws_endpoint_url, settings.presign_seconds)

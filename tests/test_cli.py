@@ -117,3 +117,31 @@ def test_demo_closes_a_realistic_sample_month(tmp_path, ledger, request):
     assert {k: v for k, v in result["ingest"].items() if k.startswith("quarantined: ")} == {
         "quarantined: bad timestamp": 1, "quarantined: negative quantity": 1, "quarantined: unknown metric": 1,
         "quarantined: unknown service": 1, "quarantined: unknown tenant": 1}
+
+
+def test_invoices_breakdown_and_pdf_links_from_s3(tmp_path, s3):
+    s3.create_bucket(Bucket="docs")
+    home = tmp_path / "home"
+    env = {"BILLING_OBJECT_STORE": "s3://docs/billing", "AWS_ENDPOINT_URL": s3.meta.endpoint_url,
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+    ok("tenants", "import", str(write_directory(tmp_path / "d.yaml", [demo_pro()])), home=home, **env)
+    write_snapshot(home / "snapshots", "2026-11-20", worked_example_rows(), "jsonl")
+    estimate = ok("breakdown", "--tenant", "demo-pro", "--month", "2026-11", home=home, **env)
+    # Nothing ingested yet: the estimate is the prorated base price and the 26th seat.
+    assert estimate["estimate"] is True and estimate["total_usd"] == 391.0
+    ok("close", "--month", "2026-11", home=home, **env)
+    [invoice] = ok("invoices", "--tenant", "demo-pro", home=home, **env)
+    assert (invoice["period"], invoice["subtotal"], invoice["tax"], invoice["total"]) == ("2026-11", 396.1, 31.69, 427.79)
+    assert invoice["status"] == "pending" and invoice["currency"] == "USD"
+    assert [line["amount"] for line in invoice["lines"]] == [29.7, 349.3, 3.75, 1.0, 0.1, 12.0, 0.25]
+    assert set(invoice["lines"][0]) >= {"description", "metric", "quantity", "unit_price", "amount"}
+    import urllib.request
+
+    assert urllib.request.urlopen(invoice["pdf_url"]).read().startswith(b"%PDF")
+    assert ok("invoice", "show", invoice["invoice_id"], home=home, **env)["invoice_number"] == invoice["invoice_number"]
+    breakdown = ok("breakdown", "--tenant", "demo-pro", "--month", "2026-11", home=home, **env)
+    assert breakdown["estimate"] is False and breakdown["invoice_id"] == invoice["invoice_id"]
+    figures = [v for f in breakdown["by_service"].values() for v in f.values()]
+    assert round(sum(figures), 2) == 396.10 == round(sum(u["cost_usd"] for u in breakdown["by_user"]), 2)
+    assert fails("invoice", "show", "in_nope", home=home, **env) == "billing: error: unknown invoice 'in_nope'"
+    assert fails("invoices", "--tenant", "nope", home=home, **env) == "billing: error: unknown tenant 'nope'"

@@ -1,0 +1,98 @@
+"""Invoices of a month: rated into the ledger, checked, then rendered to PDF and stored."""
+from concurrent.futures import ProcessPoolExecutor
+from decimal import Decimal
+
+import dagster as dg
+
+from assets.aggregate import monthly_usage
+from billing.aggregate import monthly_totals
+from billing.directory import Tenant
+from billing.invoices import ADJUSTMENT, Invoice
+from billing.object_store import pdf_key
+from billing.pdf import render_invoice
+from billing.pricing import rate
+from billing.sql import query
+from billing_jobs.partitions import monthly_partitions
+from resources import BillingStore
+
+PDF_WORKERS = 2  # one per core of the reference machine
+
+
+@dg.asset(partitions_def=monthly_partitions, deps=[monthly_usage], group_name="invoicing", kinds={"sql"})
+def invoices(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.MaterializeResult:
+    """One invoice per tenant for the month, rated from monthly usage with the price book.
+
+    A draft is recomputed on every run; a final invoice is never rewritten, and a different amount
+    found later becomes an adjustment carried to the tenant's next invoice.
+    """
+    period = context.partition_key
+    con = billing.warehouse().connect()
+    con.execute(query("warehouse/monthly_usage_stored"), {"period": period})
+    totals = monthly_totals(con)
+    book, price_book = billing.invoice_book(), billing.price_book()
+    outcomes = [book.record(tenant, rate(tenant, period, totals.get(tenant.tenant_id, {}), price_book))
+                for tenant in billing.ledger().tenants()]
+    issued = book.of_period(period)
+    actions: dict[str, int] = {}
+    for outcome in outcomes:
+        actions[outcome.action] = actions.get(outcome.action, 0) + 1
+    adjusted = [o for o in outcomes if o.action == "adjusted"]
+    for outcome in adjusted:
+        context.log.warning(f"final invoice {outcome.invoice_id} differs by {outcome.difference}: adjustment recorded")
+    return dg.MaterializeResult(metadata={
+        "invoices": len(issued),
+        **{f"invoices {action}": count for action, count in sorted(actions.items())},
+        "total_billed_usd": float(sum((i.total for i in issued), Decimal(0))),
+        "adjustments": dg.MetadataValue.md("\n".join(
+            f"- {o.invoice_id}: {o.difference:+}" for o in adjusted) or "none"),
+        "preview": dg.MetadataValue.md(_preview(issued)),
+    })
+
+
+def _preview(issued: list[Invoice], limit: int = 20) -> str:
+    rows = ["| invoice | tenant | state | subtotal | tax | total | due |", "|---|---|---|---|---|---|---|"]
+    rows += [f"| {i.invoice_number} | {i.tenant_id} | {i.state} | {i.subtotal} | {i.tax} | {i.total} | {i.due_date} |"
+             for i in sorted(issued, key=lambda i: -i.total)[:limit]]
+    return "\n".join(rows)
+
+
+@dg.asset_check(asset=invoices, blocking=True, description="Every tenant in the directory has exactly one invoice for the month.")
+def one_invoice_per_tenant(context: dg.AssetCheckExecutionContext, billing: BillingStore) -> dg.AssetCheckResult:
+    period = context.run.tags["dagster/partition"]
+    tenants = {tenant.tenant_id for tenant in billing.ledger().tenants()}
+    invoiced = [invoice.tenant_id for invoice in billing.invoice_book().of_period(period)]
+    missing, doubled = tenants - set(invoiced), {t for t in invoiced if invoiced.count(t) > 1}
+    return dg.AssetCheckResult(passed=not missing and not doubled,
+                               metadata={"missing": ", ".join(sorted(missing)), "doubled": ", ".join(sorted(doubled))})
+
+
+@dg.asset_check(asset=invoices, blocking=True, description="No invoice line is negative (adjustment credits aside).")
+def no_negative_line(context: dg.AssetCheckExecutionContext, billing: BillingStore) -> dg.AssetCheckResult:
+    period = context.run.tags["dagster/partition"]
+    negative = [f"{i.invoice_number}: {line.description}" for i in billing.invoice_book().of_period(period)
+                for line in i.lines if line.amount < 0 and line.metric != ADJUSTMENT]
+    return dg.AssetCheckResult(passed=not negative, metadata={"negative_lines": "\n".join(negative)})
+
+
+def _render(job: tuple[Invoice, Tenant]) -> bytes:
+    return render_invoice(*job)
+
+
+@dg.asset(partitions_def=monthly_partitions, deps=[invoices, "cost_breakdowns"], group_name="invoicing",
+          kinds={"pdf", "s3"})
+def invoice_pdfs(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.MaterializeResult:
+    """The month's invoices as PDFs (Jinja2 + WeasyPrint, rendered in parallel) in the object store.
+
+    A final invoice that already has its PDF keeps it: an issued document is never replaced.
+    """
+    period = context.partition_key
+    book, store = billing.invoice_book(), billing.object_store()
+    tenants = {tenant.tenant_id: tenant for tenant in billing.ledger().tenants()}
+    todo = [i for i in book.of_period(period) if not (i.state == "final" and i.pdf_key)]
+    with ProcessPoolExecutor(PDF_WORKERS) as pool:
+        for invoice, pdf in zip(todo, pool.map(_render, [(i, tenants[i.tenant_id]) for i in todo], chunksize=8)):
+            key = pdf_key(period, invoice.invoice_id)
+            store.put(key, pdf, "application/pdf")
+            book.set_pdf(invoice.invoice_id, key)
+    return dg.MaterializeResult(metadata={"rendered": len(todo), "kept": len(book.of_period(period)) - len(todo),
+                                          "store": billing.settings().object_store})

@@ -1,0 +1,2 @@
+INSERT INTO adjustments (adjustment_id, tenant_id, source_invoice_id, source_period, amount, reason, created_at)
+VALUES (:adjustment_id, :tenant_id, :source_invoice_id, :source_period, :amount, :reason, :now)
