@@ -30,8 +30,8 @@ def invoices(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.Mat
     con.execute(query("warehouse/monthly_usage_stored"), {"period": period})
     totals = monthly_totals(con)
     book, price_book = billing.invoice_book(), billing.price_book()
-    outcomes = [book.record(tenant, rate(tenant, period, totals.get(tenant.tenant_id, {}), price_book))
-                for tenant in billing.ledger().tenants()]
+    outcomes = book.record_all([(tenant, rate(tenant, period, totals.get(tenant.tenant_id, {}), price_book))
+                                for tenant in billing.ledger().tenants()])
     issued = book.of_period(period)
     actions: dict[str, int] = {}
     for outcome in outcomes:
@@ -89,10 +89,15 @@ def invoice_pdfs(context: dg.AssetExecutionContext, billing: BillingStore) -> dg
     book, store = billing.invoice_book(), billing.object_store()
     tenants = {tenant.tenant_id: tenant for tenant in billing.ledger().tenants()}
     todo = [i for i in book.of_period(period) if not (i.state == "final" and i.pdf_key)]
+    unrecorded: dict[str, str] = {}
     with ProcessPoolExecutor(PDF_WORKERS) as pool:
         for invoice, pdf in zip(todo, pool.map(_render, [(i, tenants[i.tenant_id]) for i in todo], chunksize=8)):
             key = pdf_key(period, invoice.invoice_id)
             store.put(key, pdf, "application/pdf")
-            book.set_pdf(invoice.invoice_id, key)
+            unrecorded[invoice.invoice_id] = key
+            if len(unrecorded) == 500:  # a crash loses at most these links; the next run renders them again
+                book.set_pdfs(unrecorded)
+                unrecorded.clear()
+    book.set_pdfs(unrecorded)
     return dg.MaterializeResult(metadata={"rendered": len(todo), "kept": len(book.of_period(period)) - len(todo),
                                           "store": billing.settings().object_store})

@@ -9,13 +9,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from billing.aggregate import live_monthly_totals, usage_rows
+from billing.alerts import AlertBook
 from billing.breakdown import cost_breakdown
 from billing.documents import invoice_document
 from billing.invoices import InvoiceBook
-from billing.directory import load_directory, parse_period
+from billing.directory import CHANNELS, Budget, load_directory, parse_period
 from billing.ledger import Ledger
 from billing.metering import USAGE_FIELDS, usage_metrics
-from billing.money import dumps
+from billing.money import dumps, to_decimal
 from billing.object_store import open_object_store
 from billing.price_book import load_price_book
 from billing.pricing import rate
@@ -83,6 +84,37 @@ def cmd_invoice_show(args, settings: Settings) -> dict:
     if invoice is None:
         raise BillingError(f"unknown invoice {args.invoice_id!r}")
     return invoice_document(invoice, _pdf_url(settings, invoice))
+
+
+def cmd_alerts(args, settings: Settings) -> dict:
+    """A tenant's in-app notifications (and the delivery state of every channel); --read marks one read."""
+    ledger = Ledger(settings.ledger_url)
+    ledger.migrate()
+    tenant = ledger.tenant(args.tenant)
+    book = AlertBook(ledger)
+    if args.read and not any(n["notification_id"] == args.read for n in book.notifications(tenant.tenant_id)):
+        raise BillingError(f"unknown notification {args.read!r} for tenant {tenant.tenant_id!r}")
+    if args.read:
+        book.mark_read(args.read, datetime.now(timezone.utc))
+    return {"tenant_id": tenant.tenant_id, "notifications": book.notifications(tenant.tenant_id),
+            "deliveries": book.deliveries(tenant.tenant_id)}
+
+
+def cmd_budgets_set(args, settings: Settings) -> dict:
+    channels = tuple(dict.fromkeys(c.strip() for c in args.channels.split(",") if c.strip()))
+    if not channels or any(c not in CHANNELS for c in channels):
+        raise BillingError(f"--channels must list {', '.join(CHANNELS)}, got {args.channels!r}")
+    amounts = []
+    for amount in args.amount:
+        try:
+            amounts.append(to_decimal(amount, "--amount"))
+        except ValueError as error:
+            raise BillingError(str(error)) from None
+    if any(amount <= 0 for amount in amounts):
+        raise BillingError("--amount must be above 0")
+    ledger = Ledger(settings.ledger_url)
+    ledger.set_budgets(args.tenant, [Budget(amount, channels) for amount in amounts])
+    return {"tenant_id": args.tenant, "budgets": [{"amount_usd": a, "channels": list(channels)} for a in amounts]}
 
 
 def cmd_close(args, settings: Settings) -> dict:
@@ -171,6 +203,18 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("invoice_id")
     show.set_defaults(handler=cmd_invoice_show)
 
+    alerts = commands.add_parser("alerts", help="a tenant's alert notifications and deliveries")
+    alerts.add_argument("--tenant", required=True)
+    alerts.add_argument("--read", metavar="NOTIFICATION_ID", help="mark an in-app notification read")
+    alerts.set_defaults(handler=cmd_alerts)
+
+    budgets = commands.add_parser("budgets", help="custom budget alerts").add_subparsers(dest="action", required=True)
+    budgets_set = budgets.add_parser("set", help="replace a tenant's budgets")
+    budgets_set.add_argument("--tenant", required=True)
+    budgets_set.add_argument("--amount", required=True, action="append", help="USD; repeat for several budgets")
+    budgets_set.add_argument("--channels", default="email,in_app", help="email, in_app, sms (comma-separated)")
+    budgets_set.set_defaults(handler=cmd_budgets_set)
+
     close = commands.add_parser("close", help="run the month-end close through Dagster")
     close.add_argument("--month", required=True, help="YYYY-MM")
     close.set_defaults(handler=cmd_close)
@@ -180,7 +224,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--tenants", type=int, default=60)
     demo.set_defaults(handler=cmd_demo)
 
-    for sub in (importing, usage, breakdown, invoices, show, close, demo):
+    for sub in (importing, usage, breakdown, invoices, show, alerts, budgets_set, close, demo):
         sub.add_argument("--json", action="store_true", help="print JSON on stdout")
     return root
 

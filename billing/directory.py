@@ -169,9 +169,12 @@ def _parse_users(check: _Check, raw_users) -> tuple[User, ...]:
         if role not in ROLES:
             raise check.fail(f"{where}.role", f"{role!r} is not one of {', '.join(ROLES)}")
         phone = _text(check, raw, "phone", required=False)
-        if phone is not None and not PHONE.match(phone):
-            raise check.fail(f"{where}.phone", f"{phone!r} is not an E.164 number like +15550100001")
-        users.append(User(user_id, _text(check, raw, "name") or user_id, email, role, phone))
+        if phone is not None:
+            # Spaces, dashes, dots and brackets are only for reading; SMS needs E.164.
+            phone = re.sub(r"[\s().-]", "", phone)
+            if not PHONE.match(phone):
+                raise check.fail(f"{where}.phone", f"{raw['phone']!r} is not an international number like +15550100001")
+        users.append(User(user_id, _text(check, raw, "name", required=False) or user_id, email, role, phone))
     return tuple(users)
 
 

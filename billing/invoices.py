@@ -80,50 +80,57 @@ class InvoiceBook:
         return now.date() >= next_month_start(period) + timedelta(days=self.grace_days)
 
     def record(self, tenant: Tenant, rating: Rating, now: datetime | None = None) -> Outcome:
-        """Create or recompute the draft of the tenant's invoice, or check a final one; one transaction."""
+        return self.record_all([(tenant, rating)], now)[0]
+
+    def record_all(self, ratings: list[tuple[Tenant, Rating]], now: datetime | None = None) -> list[Outcome]:
+        """Record a close's invoices in one transaction: all of them, or none."""
         now = now or datetime.now(timezone.utc)
-        invoice_id = invoice_id_for(tenant.tenant_id, rating.period)
         with self.ledger.engine.begin() as con:
-            existing = con.execute(_q("invoice_get"), {"tenant_id": tenant.tenant_id, "period": rating.period}).first()
-            if existing is not None and existing.state == "final":
-                return self._check_final(con, existing, rating, now)
-            scope = {"invoice_id": invoice_id, "tenant_id": tenant.tenant_id, "period": rating.period}
-            carried = con.execute(_q("adjustments_for_draft"), scope).fetchall()
-            lines = list(rating.lines) + [
-                InvoiceLine(f"Adjustment to invoice for {a.source_period}: {a.reason}", ADJUSTMENT, Decimal(1),
-                            Decimal(a.amount), Decimal(a.amount))
-                for a in carried
-            ]
-            subtotal = sum((line.amount for line in lines), Decimal("0.00"))
-            tax = round_half_up(subtotal * tenant.tax_rate)
-            final = self.is_final(rating.period, now)
-            values = {
-                "invoice_id": invoice_id, "tenant_id": tenant.tenant_id, "period": rating.period,
-                "state": "final" if final else "draft", "currency": "USD",
-                "subtotal": str(subtotal), "tax_rate": str(tenant.tax_rate), "tax": str(tax),
-                "total": str(subtotal + tax), "payment_method_type": tenant.payment_method_type,
-                "issued_at": issue_date(rating.period).isoformat(),
-                "due_date": due_date(rating.period, tenant.payment_method_type).isoformat(),
-                "now": now.isoformat(timespec="seconds"), "finalized_at": now.isoformat(timespec="seconds") if final else None,
-            }
-            if existing is None:
-                number = con.execute(_q("invoice_next_number")).scalar_one()
-                con.execute(_q("invoice_insert"), {**values, "invoice_number": f"INV-{number:06d}"})
-                action = "created"
-            else:
-                before = self._lines(con, invoice_id)
-                unchanged = before == tuple(lines) and existing.total == values["total"] and not final
-                con.execute(_q("invoice_update_draft"), values)
-                action = "unchanged" if unchanged else "updated"
-            con.execute(_q("invoice_lines_delete"), {"invoice_id": invoice_id})
-            con.execute(_q("invoice_line_insert"), [
-                {"invoice_id": invoice_id, "position": position, "description": line.description,
-                 "metric": line.metric, "quantity": str(line.quantity), "unit_price": str(line.unit_price),
-                 "amount": str(line.amount)}
-                for position, line in enumerate(lines)
-            ])
-            con.execute(_q("adjustments_claim"), scope)
-            return Outcome(invoice_id, action)
+            return [self._record(con, tenant, rating, now) for tenant, rating in ratings]
+
+    def _record(self, con: Connection, tenant: Tenant, rating: Rating, now: datetime) -> Outcome:
+        """Create or recompute the draft of the tenant's invoice, or check a final one."""
+        invoice_id = invoice_id_for(tenant.tenant_id, rating.period)
+        existing = con.execute(_q("invoice_get"), {"tenant_id": tenant.tenant_id, "period": rating.period}).first()
+        if existing is not None and existing.state == "final":
+            return self._check_final(con, existing, rating, now)
+        scope = {"invoice_id": invoice_id, "tenant_id": tenant.tenant_id, "period": rating.period}
+        carried = con.execute(_q("adjustments_for_draft"), scope).fetchall()
+        lines = list(rating.lines) + [
+            InvoiceLine(f"Adjustment to invoice for {a.source_period}: {a.reason}", ADJUSTMENT, Decimal(1),
+                        Decimal(a.amount), Decimal(a.amount))
+            for a in carried
+        ]
+        subtotal = sum((line.amount for line in lines), Decimal("0.00"))
+        tax = round_half_up(subtotal * tenant.tax_rate)
+        final = self.is_final(rating.period, now)
+        values = {
+            "invoice_id": invoice_id, "tenant_id": tenant.tenant_id, "period": rating.period,
+            "state": "final" if final else "draft", "currency": "USD",
+            "subtotal": str(subtotal), "tax_rate": str(tenant.tax_rate), "tax": str(tax),
+            "total": str(subtotal + tax), "payment_method_type": tenant.payment_method_type,
+            "issued_at": issue_date(rating.period).isoformat(),
+            "due_date": due_date(rating.period, tenant.payment_method_type).isoformat(),
+            "now": now.isoformat(timespec="seconds"), "finalized_at": now.isoformat(timespec="seconds") if final else None,
+        }
+        if existing is None:
+            number = con.execute(_q("invoice_next_number")).scalar_one()
+            con.execute(_q("invoice_insert"), {**values, "invoice_number": f"INV-{number:06d}"})
+            action = "created"
+        else:
+            before = self._lines(con, invoice_id)
+            unchanged = before == tuple(lines) and existing.total == values["total"] and not final
+            con.execute(_q("invoice_update_draft"), values)
+            action = "unchanged" if unchanged else "updated"
+        con.execute(_q("invoice_lines_delete"), {"invoice_id": invoice_id})
+        con.execute(_q("invoice_line_insert"), [
+            {"invoice_id": invoice_id, "position": position, "description": line.description,
+             "metric": line.metric, "quantity": str(line.quantity), "unit_price": str(line.unit_price),
+             "amount": str(line.amount)}
+            for position, line in enumerate(lines)
+        ])
+        con.execute(_q("adjustments_claim"), scope)
+        return Outcome(invoice_id, action)
 
     def _check_final(self, con: Connection, existing, rating: Rating, now: datetime) -> Outcome:
         """A final invoice is never rewritten: a different rating becomes an adjustment, once."""
@@ -150,29 +157,43 @@ class InvoiceBook:
             for row in con.execute(_q("invoice_lines_get"), {"invoice_id": invoice_id})
         )
 
-    def _invoice(self, con: Connection, row) -> Invoice:
-        adjustments = tuple(dict(a._mapping) for a in con.execute(_q("adjustments_of_invoice"),
-                                                                  {"invoice_id": row.invoice_id}))
+    def _invoice(self, row, lines: tuple[InvoiceLine, ...], adjustments: tuple[dict, ...]) -> Invoice:
         return Invoice(
             row.invoice_id, row.invoice_number, row.tenant_id, row.period, row.state, row.status, row.currency,
             Decimal(row.subtotal), Decimal(row.tax_rate), Decimal(row.tax), Decimal(row.total),
             row.payment_method_type, date.fromisoformat(row.issued_at), date.fromisoformat(row.due_date),
-            row.pdf_key, self._lines(con, row.invoice_id), adjustments,
+            row.pdf_key, lines, adjustments,
         )
 
+    def _load_one(self, con: Connection, row) -> Invoice:
+        adjustments = tuple(dict(a._mapping) for a in con.execute(_q("adjustments_of_invoice"),
+                                                                  {"invoice_id": row.invoice_id}))
+        return self._invoice(row, self._lines(con, row.invoice_id), adjustments)
+
     def of_period(self, period: str) -> list[Invoice]:
+        """Every invoice of a month, in three queries whatever their number."""
         with self.ledger.engine.connect() as con:
-            return [self._invoice(con, row) for row in con.execute(_q("invoices_of_period"), {"period": period})]
+            lines: dict[str, list[InvoiceLine]] = {}
+            for row in con.execute(_q("invoice_lines_of_period"), {"period": period}):
+                lines.setdefault(row.invoice_id, []).append(InvoiceLine(
+                    row.description, row.metric, Decimal(row.quantity), Decimal(row.unit_price), Decimal(row.amount)))
+            adjustments: dict[str, list[dict]] = {}
+            for row in con.execute(_q("adjustments_of_period"), {"period": period}):
+                adjustments.setdefault(row.source_invoice_id, []).append(dict(row._mapping))
+            return [self._invoice(row, tuple(lines.get(row.invoice_id, ())), tuple(adjustments.get(row.invoice_id, ())))
+                    for row in con.execute(_q("invoices_of_period"), {"period": period})]
 
     def of_tenant(self, tenant_id: str) -> list[Invoice]:
         with self.ledger.engine.connect() as con:
-            return [self._invoice(con, row) for row in con.execute(_q("invoices_of_tenant"), {"tenant_id": tenant_id})]
+            return [self._load_one(con, row) for row in con.execute(_q("invoices_of_tenant"), {"tenant_id": tenant_id})]
 
     def get(self, invoice_id: str) -> Invoice | None:
         with self.ledger.engine.connect() as con:
             row = con.execute(_q("invoice_by_id"), {"invoice_id": invoice_id}).first()
-            return self._invoice(con, row) if row else None
+            return self._load_one(con, row) if row else None
 
-    def set_pdf(self, invoice_id: str, pdf_key: str) -> None:
-        with self.ledger.engine.begin() as con:
-            con.execute(_q("invoice_set_pdf"), {"invoice_id": invoice_id, "pdf_key": pdf_key})
+    def set_pdfs(self, keys: dict[str, str]) -> None:
+        """Record where invoices' PDFs are stored (invoice_id -> key), in one transaction."""
+        if keys:
+            with self.ledger.engine.begin() as con:
+                con.execute(_q("invoice_set_pdf"), [{"invoice_id": i, "pdf_key": k} for i, k in keys.items()])

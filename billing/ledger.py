@@ -111,6 +111,16 @@ class Ledger:
                 con.execute(_q("user_deactivate"), {**key, "user_id": user_id, "today": today.isoformat()})
                 summary["users_removed"] += 1
 
+    def set_budgets(self, tenant_id: str, budgets: list[Budget]) -> None:
+        """Replace a tenant's budgets (until the next directory import states them again)."""
+        self.tenant(tenant_id)
+        with self.engine.begin() as con:
+            con.execute(_q("budgets_delete"), {"tenant_id": tenant_id})
+            if budgets:
+                con.execute(_q("budget_insert"), [
+                    {"tenant_id": tenant_id, "position": position, "amount_usd": str(budget.amount_usd),
+                     "channels": ",".join(budget.channels)} for position, budget in enumerate(budgets)])
+
     def tenants(self) -> list[Tenant]:
         try:
             with self.engine.connect() as con:

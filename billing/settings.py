@@ -25,6 +25,9 @@ class Settings:
     reports_dir: Path
     aws_endpoint_url: str | None
     presign_seconds: int
+    alert_transport: str
+    alert_sender: str
+    operator_email: str
     invoice_grace_days: int
 
     @classmethod
@@ -43,6 +46,9 @@ class Settings:
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             presign_seconds=_int(env, "BILLING_PRESIGN_SECONDS", 7 * 24 * 3600),
             invoice_grace_days=_int(env, "BILLING_INVOICE_GRACE_DAYS", 2),
+            alert_transport=env.get("BILLING_ALERT_TRANSPORT") or "files",
+            alert_sender=env.get("BILLING_ALERT_SENDER") or "billing@localhost",
+            operator_email=env.get("BILLING_OPERATOR_EMAIL") or "billing-operators@localhost",
         )
 
 

@@ -1,7 +1,7 @@
 """The Dagster definitions of billing: assets, jobs, schedules and sensors."""
 import dagster as dg
 
-from assets import aggregate, ingest, invoice, rate, report
+from assets import aggregate, alert, ingest, invoice, rate, report
 from billing_jobs.sensors import snapshot_drop_sensor
 from resources import BillingStore
 
@@ -20,15 +20,16 @@ month_end_close = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, aggregate, invoice, rate, report]),
-    asset_checks=dg.load_asset_checks_from_modules([ingest, aggregate, invoice, rate, report]),
-    jobs=[ingest_job, month_end_close],
+    assets=dg.load_assets_from_modules([ingest, aggregate, invoice, rate, report, alert]),
+    asset_checks=dg.load_asset_checks_from_modules([ingest, aggregate, invoice, rate, report, alert]),
+    jobs=[ingest_job, month_end_close, alert.alerts_job, alert.deliver_alerts],
     schedules=[
         # Yesterday's folder once more after midnight, whatever the sensor caught during the day.
         dg.build_schedule_from_partitioned_job(ingest_job, hour_of_day=0, minute_of_hour=30),
         # The previous month on the 3rd, leaving two days for late snapshots.
         dg.build_schedule_from_partitioned_job(month_end_close, day_of_month=3, hour_of_day=2),
+        alert.deliver_alerts_schedule,
     ],
-    sensors=[snapshot_drop_sensor],
+    sensors=[snapshot_drop_sensor, alert.usage_alert_sensor, alert.notify_operators_of_failure],
     resources={"billing": BillingStore()},
 )

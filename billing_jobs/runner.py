@@ -97,5 +97,8 @@ def close_month(settings: Settings, period: str, progress=lambda message: None) 
     ingested = ingest(settings, instance, progress)
     progress(f"closing {period}")
     close_run = _run(instance, "month_end_close", partition_key=period).run_id
-    return {"period": period, "ingest": ingested, "close_run_id": close_run,
+    progress(f"evaluating the alerts of {period}")
+    alerts = _run(instance, "evaluate_alerts", partition_key=period)
+    fired = alerts.get_asset_materialization_events()[0].materialization.metadata["alerts_fired"].value
+    return {"period": period, "ingest": ingested, "close_run_id": close_run, "alerts_fired": fired,
             "reports": str(settings.reports_dir / period), "dagster_home": str(settings.dagster_home)}

@@ -5,12 +5,14 @@ from typing import Optional
 
 import dagster as dg
 
+from billing.alerts import AlertBook
 from billing.invoices import InvoiceBook
 from billing.ledger import Ledger
 from billing.object_store import FolderStore, S3Store, open_object_store
 from billing.price_book import PriceBook, load_price_book
 from billing.settings import Settings
 from billing.snapshots import SnapshotRoot
+from billing.transports import AwsTransport, FileTransport, open_transport
 from billing.warehouse import Warehouse
 
 
@@ -58,3 +60,11 @@ class BillingStore(dg.ConfigurableResource):
     def object_store(self) -> FolderStore | S3Store:
         settings = self.settings()
         return open_object_store(settings.object_store, settings.aws_endpoint_url, settings.presign_seconds)
+
+    def alert_book(self) -> AlertBook:
+        return AlertBook(self.ledger())
+
+    def transport(self) -> FileTransport | AwsTransport:
+        settings = self.settings()
+        return open_transport(settings.alert_transport, settings.home / "outbox", settings.alert_sender,
+                              settings.aws_endpoint_url)

@@ -145,3 +145,26 @@ def test_invoices_breakdown_and_pdf_links_from_s3(tmp_path, s3):
     assert round(sum(figures), 2) == 396.10 == round(sum(u["cost_usd"] for u in breakdown["by_user"]), 2)
     assert fails("invoice", "show", "in_nope", home=home, **env) == "billing: error: unknown invoice 'in_nope'"
     assert fails("invoices", "--tenant", "nope", home=home, **env) == "billing: error: unknown tenant 'nope'"
+
+
+def test_alerts_and_budgets_from_the_command_line(tmp_path):
+    home = tmp_path / "home"
+    acme = tenant("acme", plan="starter", users=[
+        {"user_id": "a", "name": "Ada", "email": "ada@acme.example", "role": "tenant_admin", "phone": "+15550100001"}])
+    ok("tenants", "import", str(write_directory(tmp_path / "d.yaml", [acme])), home=home)
+    assert ok("budgets", "set", "--tenant", "acme", "--amount", "100", "--channels", "email,sms", home=home)["budgets"] == [
+        {"amount_usd": 100, "channels": ["email", "sms"]}]
+    write_snapshot(home / "snapshots", "2026-10-10", [event("q", "2026-10-10T10:00:00Z", "acme", "sql_queries", "10500")])
+    assert ok("close", "--month", "2026-10", home=home)["alerts_fired"] == 2  # overage, and the $100 budget
+    listed = ok("alerts", "--tenant", "acme", home=home)
+    assert [(n["level"], n["read_at"]) for n in listed["notifications"]] == [("overage", None)]
+    assert sorted((d["level"], d["channel"], d["status"]) for d in listed["deliveries"]) == [
+        ("budget", "email", "sent"), ("budget", "sms", "sent"),
+        ("overage", "email", "sent"), ("overage", "in_app", "sent"), ("overage", "sms", "sent")]
+    read = ok("alerts", "--tenant", "acme", "--read", listed["notifications"][0]["notification_id"], home=home)
+    assert read["notifications"][0]["read_at"] is not None
+    assert len(list((home / "outbox" / "sms").iterdir())) == 2
+    assert ok("close", "--month", "2026-10", home=home)["alerts_fired"] == 0  # a rerun fires nothing again
+    assert fails("budgets", "set", "--tenant", "acme", "--amount", "-5", home=home) == "billing: error: --amount must be above 0"
+    assert fails("alerts", "--tenant", "acme", "--read", "nope", home=home) == (
+        "billing: error: unknown notification 'nope' for tenant 'acme'")

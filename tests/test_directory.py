@@ -43,6 +43,11 @@ def test_a_rule_broken_refuses_the_directory_naming_tenant_and_field(change, mes
     assert "\n" not in str(error.value)
 
 
+def test_phones_are_normalised_and_user_names_default_to_the_id():
+    [t] = parse(tenant("acme", users=[{"user_id": "u", "email": "u@x.io", "role": "member", "phone": "+1 (555) 010-0001"}]))
+    assert (t.users[0].phone, t.users[0].name) == ("+15550100001", "u")
+
+
 def test_duplicate_tenant_and_bad_yaml_are_refused():
     with pytest.raises(BillingError, match="tenant 'acme': tenant_id: appears twice"):
         parse(tenant("acme"), tenant("acme"))

@@ -56,7 +56,8 @@ def test_markup_in_a_tenant_name_renders_as_text_and_fetches_nothing():
                   "US", "starter")
     fetcher = BundledAssetsOnly()
     text = pdf_text(render_invoice(invoice(), evil, fetcher))
-    assert '<img src="file:///etc/passwd">' in text and "root:" not in text
+    squeezed = "".join(text.split())  # the name wraps in its column
+    assert '<imgsrc="file:///etc/passwd">' in squeezed and "root:" not in text
     assert fetcher.refused == []  # escaped: the renderer never saw a URL
 
 
