@@ -1,0 +1,45 @@
+"""Invoice PDFs per second, rendered as the close renders them (a process per core).
+
+    uv run python benchmarks/pdfs.py --invoices 400
+"""
+import argparse
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from decimal import Decimal
+
+from assets.invoice import PDF_WORKERS, _render
+from billing.directory import Tenant
+from billing.invoices import Invoice
+from billing.pricing import InvoiceLine
+
+
+def sample(n: int) -> tuple[Invoice, Tenant]:
+    lines = (InvoiceLine("Professional plan, 31/31 of the month", "base", Decimal(1), Decimal("499.00"), Decimal("499.00")),
+             InvoiceLine("llm_tokens overage", "llm_tokens", Decimal(250_000), Decimal("0.000015"), Decimal("3.75")),
+             InvoiceLine("sql_queries overage", "sql_queries", Decimal(250), Decimal("0.004"), Decimal("1.00")))
+    invoice = Invoice(f"in_{n:024d}", f"INV-{n:06d}", f"tenant-{n}", "2026-10", "final", "pending", "USD",
+                      Decimal("503.75"), Decimal("0.08"), Decimal("40.30"), Decimal("544.05"), "card",
+                      date(2026, 11, 1), date(2026, 11, 1), None, lines, ())
+    return invoice, Tenant(f"tenant-{n}", f"Tenant {n}", "US", "professional")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=400)
+    args = parser.parse_args()
+    jobs = [sample(n) for n in range(args.invoices)]
+    with ProcessPoolExecutor(PDF_WORKERS) as pool:
+        list(pool.map(_render, jobs[:PDF_WORKERS * 2]))  # warm the workers up
+        started = time.perf_counter()
+        sizes = [len(pdf) for pdf in pool.map(_render, jobs, chunksize=8)]
+        seconds = time.perf_counter() - started
+    print(f"invoice PDFs          {len(sizes):>10,}")
+    print(f"workers               {PDF_WORKERS:>10}")
+    print(f"time                  {seconds:>10.1f} s")
+    print(f"rate                  {len(sizes) / seconds:>10.1f} PDFs/s")
+    print(f"average size          {sum(sizes) / len(sizes) / 1024:>10.1f} KiB")
+
+
+if __name__ == "__main__":
+    main()
