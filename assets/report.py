@@ -3,7 +3,9 @@
 import dagster as dg
 
 from assets.aggregate import monthly_usage
+from assets.ingest import usage_events
 from billing.aggregate import monthly_totals
+from billing.directory import month_days
 from billing.metering import usage_metrics as build_usage_metrics
 from billing.reports import write_report
 from billing.sql import query
@@ -31,3 +33,20 @@ def usage_metrics(context: dg.AssetExecutionContext, billing: BillingStore) -> d
         "tenants_over_a_limit": len(over),
         "path": dg.MetadataValue.path(str(path)),
     })
+
+
+@dg.asset(partitions_def=monthly_partitions, deps=[usage_events], group_name="reports", kinds={"json"})
+def quarantine_report(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.MaterializeResult:
+    """Rows quarantined from the month's snapshot folders, with their reason: never billed, never lost."""
+    days = month_days(context.partition_key)
+    relation = billing.warehouse().connect().execute(
+        query("warehouse/quarantine_of_month"), {"first_day": days[0], "last_day": days[-1]})
+    columns = [column[0] for column in relation.description]
+    rows = [dict(zip(columns, row)) for row in relation.fetchall()]
+    by_reason: dict[str, int] = {}
+    for row in rows:
+        by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + 1
+    path = write_report(billing.settings().reports_dir, context.partition_key, "quarantine",
+                        {"period": context.partition_key, "rows": len(rows), "by_reason": by_reason, "quarantined": rows})
+    return dg.MaterializeResult(metadata={"rows": len(rows), **{f"reason: {k}": v for k, v in sorted(by_reason.items())},
+                                          "path": dg.MetadataValue.path(str(path))})

@@ -111,6 +111,9 @@ def test_demo_closes_a_realistic_sample_month(tmp_path, ledger, request):
     counts = dict(rows)
     assert sum(counts.values()) == result["sample"]["rows"]
     assert counts["duplicate"] == result["sample"]["duplicates"] and counts["quarantined"] == result["sample"]["broken"]
+    quarantine = json.loads((home / "reports" / "2026-10" / "quarantine.json").read_text())
+    assert quarantine["rows"] == result["sample"]["broken"] and len(quarantine["quarantined"]) == quarantine["rows"]
+    assert {row["reason"] for row in quarantine["quarantined"]} >= {"unknown tenant", "negative quantity"}
     # ... and the close reports the same counts, with the quarantine by reason.
     assert result["ingest"]["rows_read"] == result["sample"]["rows"]
     assert result["ingest"]["quarantined"] == result["sample"]["broken"]

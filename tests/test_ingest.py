@@ -178,6 +178,18 @@ def test_an_unreadable_file_fails_the_day_with_one_line_and_writes_nothing(meter
     assert not list((metering.settings.warehouse_dir / "events").glob(".*tmp"))
 
 
+def test_empty_text_drops_and_crlf_csv_with_a_bom_are_read(metering):
+    folder = metering.root / "dt=2026-10-01"
+    folder.mkdir(parents=True)
+    (folder / "part-0000.csv").write_bytes(b"")
+    (folder / "part-0001.jsonl").write_bytes(b"")
+    (folder / "part-0002.csv").write_bytes(
+        b"\xef\xbb\xbfevent_id,occurred_at,tenant_id,user_id,service,metric,workload,quantity\r\n"
+        b'"e1","2026-10-01T10:00:00Z","acme","","ai_service","llm_tokens","","7"\r\n')
+    result = metering.ingest("2026-10-01")
+    assert (result.files, result.accepted) == (3, 1)
+
+
 def test_marker_and_hidden_files_are_not_data(metering):
     metering.write("2026-10-01", [event("e1", "2026-10-01T10:00:00Z")])
     (metering.root / "dt=2026-10-01" / "_SUCCESS").write_text("")
