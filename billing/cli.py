@@ -13,6 +13,7 @@ from billing.alerts import AlertBook
 from billing.breakdown import cost_breakdown
 from billing.documents import invoice_document
 from billing.invoices import InvoiceBook
+from billing.payments import Payments
 from billing.directory import CHANNELS, Budget, load_directory, parse_period
 from billing.ledger import Ledger
 from billing.metering import USAGE_FIELDS, usage_metrics
@@ -74,9 +75,34 @@ def cmd_breakdown(args, settings: Settings) -> dict:
     return {**document, "invoice_id": invoice.invoice_id if invoice else None, "estimate": invoice is None}
 
 
-def cmd_invoices(args, settings: Settings) -> list:
+def cmd_invoices(args, settings: Settings) -> list | dict:
+    if args.action == "mark-paid":
+        return cmd_mark_paid(args, settings)
+    if not args.tenant:
+        raise BillingError("--tenant is required to list invoices")
     tenant = Ledger(settings.ledger_url).tenant(args.tenant)
     return [invoice_document(i, _pdf_url(settings, i)) for i in _invoice_book(settings).of_tenant(tenant.tenant_id)]
+
+
+def cmd_mark_paid(args, settings: Settings) -> dict:
+    """A received transfer for an invoice or wire invoice."""
+    book = _invoice_book(settings)
+    invoice = book.get(args.invoice_id)
+    if invoice is None:
+        raise BillingError(f"unknown invoice {args.invoice_id!r}")
+    if invoice.status == "paid":
+        raise BillingError(f"invoice {invoice.invoice_number} is already paid")
+    actor = args.actor or os.environ.get("USER") or "operator"
+    Payments(book, None).mark_paid(invoice, args.reference, actor, datetime.now(timezone.utc))
+    return invoice_document(book.get(invoice.invoice_id), _pdf_url(settings, invoice))
+
+
+def cmd_payment_method_set(args, settings: Settings) -> dict:
+    if args.type in ("card", "ach") and not args.stripe_payment_method:
+        raise BillingError(f"--stripe-payment-method is required for {args.type}")
+    tenant = Ledger(settings.ledger_url).set_payment_method(args.tenant, args.type, args.stripe_payment_method)
+    return {"tenant_id": tenant.tenant_id, "type": tenant.payment_method_type,
+            "stripe_payment_method": tenant.stripe_payment_method}
 
 
 def cmd_invoice_show(args, settings: Settings) -> dict:
@@ -165,7 +191,7 @@ def _invoice_rows(documents: list) -> str:
 def _render(command: str, document) -> str:
     if command == "usage":
         return _table(document)
-    if command == "invoices":
+    if command == "invoices" and isinstance(document, list):
         return _invoice_rows(document)
     if command == "invoice":
         lines = [f"  {line['description']:<70}{line['amount']:>12,.2f}" for line in document["lines"]]
@@ -194,9 +220,22 @@ def parser() -> argparse.ArgumentParser:
     breakdown.add_argument("--month", required=True, help="YYYY-MM")
     breakdown.set_defaults(handler=cmd_breakdown)
 
-    invoices = commands.add_parser("invoices", help="a tenant's invoice history")
-    invoices.add_argument("--tenant", required=True)
-    invoices.set_defaults(handler=cmd_invoices)
+    invoices = commands.add_parser("invoices", help="a tenant's invoice history (or: invoices mark-paid ID)")
+    invoices.add_argument("--tenant")
+    invoices.set_defaults(handler=cmd_invoices, action=None)
+    invoice_actions = invoices.add_subparsers(dest="action")
+    mark_paid = invoice_actions.add_parser("mark-paid", help="record a received transfer (invoice, wire)")
+    mark_paid.add_argument("invoice_id")
+    mark_paid.add_argument("--reference", required=True, help="the bank's reference of the transfer")
+    mark_paid.add_argument("--actor", help="who records it (default: $USER)")
+    mark_paid.set_defaults(handler=cmd_invoices)
+
+    payment_method = commands.add_parser("payment-method", help="payment methods").add_subparsers(dest="action", required=True)
+    method_set = payment_method.add_parser("set", help="replace a tenant's payment method")
+    method_set.add_argument("--tenant", required=True)
+    method_set.add_argument("--type", required=True, choices=["card", "ach", "invoice", "wire"])
+    method_set.add_argument("--stripe-payment-method", help="pm_... for card and ach")
+    method_set.set_defaults(handler=cmd_payment_method_set)
 
     invoice = commands.add_parser("invoice", help="one invoice").add_subparsers(dest="action", required=True)
     show = invoice.add_parser("show", help="an invoice by id or number, with its lines")
@@ -224,7 +263,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--tenants", type=int, default=60)
     demo.set_defaults(handler=cmd_demo)
 
-    for sub in (importing, usage, breakdown, invoices, show, alerts, budgets_set, close, demo):
+    for sub in (importing, usage, breakdown, invoices, mark_paid, show, method_set, alerts, budgets_set, close, demo):
         sub.add_argument("--json", action="store_true", help="print JSON on stdout")
     return root
 

@@ -260,11 +260,19 @@ def _parse_tenant(raw) -> Tenant:
         budgets=_parse_budgets(check, raw.get("budgets")),
         users=_parse_users(check, raw.get("users")),
     )
+    check_payment_method(tenant)
+    return tenant
+
+
+def check_payment_method(tenant: Tenant) -> None:
+    """The seed's payment rules: invoice and wire for Enterprise, ACH for US tenants."""
+    check, payment_type = _Check(tenant.tenant_id), tenant.payment_method_type
+    if payment_type not in PAYMENT_TYPES:
+        raise check.fail("payment_method.type", f"{payment_type!r} is not one of {', '.join(PAYMENT_TYPES)}")
     if payment_type in ENTERPRISE_ONLY_PAYMENTS and tenant.latest_plan() != "enterprise":
         raise check.fail("payment_method.type", f"{payment_type!r} is for enterprise tenants only")
-    if payment_type == "ach" and country != "US":
-        raise check.fail("payment_method.type", f"'ach' is for US tenants only (country is {country})")
-    return tenant
+    if payment_type == "ach" and tenant.country != "US":
+        raise check.fail("payment_method.type", f"'ach' is for US tenants only (country is {tenant.country})")
 
 
 def parse_directory(text: str, source: str = "directory") -> list[Tenant]:

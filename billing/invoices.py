@@ -192,6 +192,10 @@ class InvoiceBook:
             row = con.execute(_q("invoice_by_id"), {"invoice_id": invoice_id}).first()
             return self._load_one(con, row) if row else None
 
+    def unpaid_periods(self) -> list[str]:
+        with self.ledger.engine.connect() as con:
+            return [row.period for row in con.execute(_q("invoices_unpaid_final"))]
+
     def set_pdfs(self, keys: dict[str, str]) -> None:
         """Record where invoices' PDFs are stored (invoice_id -> key), in one transaction."""
         if keys:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from billing.directory import Budget, Tenant, User
+from billing.directory import Budget, Tenant, User, check_payment_method
 from billing.settings import BillingError
 from billing.sql import SQL_DIR, query, statements
 
@@ -120,6 +120,15 @@ class Ledger:
                 con.execute(_q("budget_insert"), [
                     {"tenant_id": tenant_id, "position": position, "amount_usd": str(budget.amount_usd),
                      "channels": ",".join(budget.channels)} for position, budget in enumerate(budgets)])
+
+    def set_payment_method(self, tenant_id: str, method_type: str, stripe_payment_method: str | None) -> Tenant:
+        """Replace a tenant's payment method, within the directory's rules (until the next import)."""
+        tenant = replace(self.tenant(tenant_id), payment_method_type=method_type, stripe_payment_method=stripe_payment_method)
+        check_payment_method(tenant)
+        with self.engine.begin() as con:
+            con.execute(_q("tenant_set_payment_method"), {"tenant_id": tenant_id, "type": method_type,
+                                                          "stripe_payment_method": stripe_payment_method, "now": _now()})
+        return tenant
 
     def tenants(self) -> list[Tenant]:
         try:

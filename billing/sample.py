@@ -36,8 +36,6 @@ def _tenants(rng: random.Random, period: str, count: int) -> list[dict]:
             payment = {"type": rng.choice(["invoice", "wire", "card"])}
             if payment["type"] == "card":
                 payment["stripe_payment_method"] = "pm_card_visa"
-        elif country == "US" and index % 5 == 0:
-            payment = {"type": "ach", "stripe_payment_method": "pm_usBankAccount"}
         seat_limit = {"starter": 5, "professional": 25, "enterprise": 60}[plan]
         users = [
             {

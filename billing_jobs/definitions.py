@@ -1,9 +1,9 @@
 """The Dagster definitions of billing: assets, jobs, schedules and sensors."""
 import dagster as dg
 
-from assets import aggregate, alert, ingest, invoice, rate, report
+from assets import aggregate, alert, ingest, invoice, pay, rate, report
 from billing_jobs.sensors import snapshot_drop_sensor
-from resources import BillingStore
+from resources import BillingStore, StripeResource
 
 ingest_job = dg.define_asset_job(
     "ingest_usage",
@@ -20,16 +20,17 @@ month_end_close = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, aggregate, invoice, rate, report, alert]),
-    asset_checks=dg.load_asset_checks_from_modules([ingest, aggregate, invoice, rate, report, alert]),
-    jobs=[ingest_job, month_end_close, alert.alerts_job, alert.deliver_alerts],
+    assets=dg.load_assets_from_modules([ingest, aggregate, invoice, rate, report, alert, pay]),
+    asset_checks=dg.load_asset_checks_from_modules([ingest, aggregate, invoice, rate, report, alert, pay]),
+    jobs=[ingest_job, month_end_close, alert.alerts_job, alert.deliver_alerts, pay.collect_payments],
     schedules=[
         # Yesterday's folder once more after midnight, whatever the sensor caught during the day.
         dg.build_schedule_from_partitioned_job(ingest_job, hour_of_day=0, minute_of_hour=30),
         # The previous month on the 3rd, leaving two days for late snapshots.
         dg.build_schedule_from_partitioned_job(month_end_close, day_of_month=3, hour_of_day=2),
         alert.deliver_alerts_schedule,
+        pay.collect_payments_schedule,
     ],
     sensors=[snapshot_drop_sensor, alert.usage_alert_sensor, alert.notify_operators_of_failure],
-    resources={"billing": BillingStore()},
+    resources={"billing": BillingStore(), "stripe": StripeResource()},
 )

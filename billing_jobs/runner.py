@@ -96,9 +96,13 @@ def close_month(settings: Settings, period: str, progress=lambda message: None) 
     instance = local_instance(settings)
     ingested = ingest(settings, instance, progress)
     progress(f"closing {period}")
-    close_run = _run(instance, "month_end_close", partition_key=period).run_id
+    close = _run(instance, "month_end_close", partition_key=period)
+    payments = {name.removeprefix("payments "): value.value
+                for event in close.get_asset_materialization_events()
+                if event.asset_key == dg.AssetKey("invoice_payments")
+                for name, value in event.materialization.metadata.items()}
     progress(f"evaluating the alerts of {period}")
     alerts = _run(instance, "evaluate_alerts", partition_key=period)
     fired = alerts.get_asset_materialization_events()[0].materialization.metadata["alerts_fired"].value
-    return {"period": period, "ingest": ingested, "close_run_id": close_run, "alerts_fired": fired,
+    return {"period": period, "ingest": ingested, "close_run_id": close.run_id, "payments": payments, "alerts_fired": fired,
             "reports": str(settings.reports_dir / period), "dagster_home": str(settings.dagster_home)}

@@ -68,3 +68,19 @@ class BillingStore(dg.ConfigurableResource):
         settings = self.settings()
         return open_transport(settings.alert_transport, settings.home / "outbox", settings.alert_sender,
                               settings.aws_endpoint_url)
+
+
+class StripeResource(dg.ConfigurableResource):
+    """Stripe's API. Empty fields: STRIPE_API_KEY and STRIPE_API_BASE at run time; no key, no charges."""
+
+    api_key: Optional[str] = None
+    api_base: Optional[str] = None
+
+    def client(self):
+        import stripe
+
+        key = self.api_key or os.environ.get("STRIPE_API_KEY")
+        if not key:
+            return None
+        base = self.api_base or os.environ.get("STRIPE_API_BASE")
+        return stripe.StripeClient(key, base_addresses={"api": base} if base else None, max_network_retries=2)

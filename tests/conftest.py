@@ -177,3 +177,21 @@ def metering(billing_home):
     m = Metering(billing_home)
     m.import_tenants(tenant("acme"), tenant("beta", plan="starter"), tenant("big", plan="enterprise"))
     return m
+
+
+@pytest.fixture(scope="session")
+def localstripe_server():
+    from tests.servers import LocalStripe
+
+    server = LocalStripe().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_client(localstripe_server):
+    """The official Stripe SDK against a freshly reset localstripe."""
+    import stripe
+
+    localstripe_server.reset()
+    return stripe.StripeClient("sk_test_billing", base_addresses={"api": localstripe_server.url})

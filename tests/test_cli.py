@@ -160,14 +160,56 @@ def test_alerts_and_budgets_from_the_command_line(tmp_path):
     write_snapshot(home / "snapshots", "2026-10-10", [event("q", "2026-10-10T10:00:00Z", "acme", "sql_queries", "10500")])
     assert ok("close", "--month", "2026-10", home=home)["alerts_fired"] == 2  # overage, and the $100 budget
     listed = ok("alerts", "--tenant", "acme", home=home)
-    assert [(n["level"], n["read_at"]) for n in listed["notifications"]] == [("overage", None)]
+    # No Stripe key here: October's card invoice is unpaid and past due, so an overdue notice comes too.
+    assert sorted((n["level"], n["read_at"]) for n in listed["notifications"]) == [("overage", None), ("overdue", None)]
     assert sorted((d["level"], d["channel"], d["status"]) for d in listed["deliveries"]) == [
         ("budget", "email", "sent"), ("budget", "sms", "sent"),
-        ("overage", "email", "sent"), ("overage", "in_app", "sent"), ("overage", "sms", "sent")]
-    read = ok("alerts", "--tenant", "acme", "--read", listed["notifications"][0]["notification_id"], home=home)
-    assert read["notifications"][0]["read_at"] is not None
+        ("overage", "email", "sent"), ("overage", "in_app", "sent"), ("overage", "sms", "sent"),
+        ("overdue", "email", "sent"), ("overdue", "in_app", "sent")]
+    overage = next(n for n in listed["notifications"] if n["level"] == "overage")
+    read = ok("alerts", "--tenant", "acme", "--read", overage["notification_id"], home=home)
+    assert next(n for n in read["notifications"] if n["level"] == "overage")["read_at"] is not None
     assert len(list((home / "outbox" / "sms").iterdir())) == 2
     assert ok("close", "--month", "2026-10", home=home)["alerts_fired"] == 0  # a rerun fires nothing again
     assert fails("budgets", "set", "--tenant", "acme", "--amount", "-5", home=home) == "billing: error: --amount must be above 0"
     assert fails("alerts", "--tenant", "acme", "--read", "nope", home=home) == (
         "billing: error: unknown notification 'nope' for tenant 'acme'")
+
+
+def test_close_charges_cards_through_stripe_and_operators_record_wires(tmp_path, localstripe_server):
+    localstripe_server.reset()
+    home = tmp_path / "home"
+    env = {"STRIPE_API_KEY": "sk_test_cli", "STRIPE_API_BASE": localstripe_server.url}
+    directory = write_directory(tmp_path / "d.yaml", [
+        tenant("visa"),
+        tenant("declines", payment_method={"type": "card", "stripe_payment_method": "pm_card_chargeCustomerFail"}),
+        tenant("big", plan="enterprise", payment_method={"type": "wire"}, country="DE")])
+    ok("tenants", "import", str(directory), home=home, **env)
+    (home / "snapshots").mkdir(parents=True)
+    closed = ok("close", "--month", "2026-10", home=home, **env)
+    # October's card invoices were due on 2026-11-01: the declined one is overdue at once.
+    assert closed["payments"] == {"paid": 1, "declined": 1, "skipped": 1, "overdue": 1}
+    again = ok("close", "--month", "2026-10", home=home, **env)["payments"]
+    # Paid stays paid; the decline is retried, its retry day (issue + 3 days) having passed.
+    assert again == {"skipped": 2, "declined": 1}
+    import stripe
+
+    [big] = ok("invoices", "--tenant", "big", home=home)
+    client = stripe.StripeClient("sk_test_cli", base_addresses={"api": localstripe_server.url})
+    intents = client.v1.payment_intents.list(params={"limit": 100}).data
+    assert [pi for pi in intents if pi.metadata.to_dict()["invoice_id"] == big["invoice_id"]] == []  # wire: never charged
+    assert [pi.status for pi in intents].count("succeeded") == 1 and len(intents) == 3
+    status = {t: ok("invoices", "--tenant", t, home=home)[0]["status"] for t in ("visa", "declines", "big")}
+    assert status == {"visa": "paid", "declines": "overdue", "big": "pending"}
+    notices = ok("alerts", "--tenant", "declines", home=home)["notifications"]
+    assert {n["level"] for n in notices} == {"payment_failed", "overdue"}
+    paid = ok("invoices", "mark-paid", big["invoice_number"], "--reference", "WIRE-123", "--actor", "ops", home=home)
+    assert paid["status"] == "paid"
+    assert fails("invoices", "mark-paid", big["invoice_number"], "--reference", "again", home=home) == (
+        f"billing: error: invoice {big['invoice_number']} is already paid")
+    assert fails("payment-method", "set", "--tenant", "visa", "--type", "wire", home=home) == (
+        "billing: error: tenant 'visa': payment_method.type: 'wire' is for enterprise tenants only")
+    assert fails("payment-method", "set", "--tenant", "big", "--type", "ach", "--stripe-payment-method", "pm_x", home=home) == (
+        "billing: error: tenant 'big': payment_method.type: 'ach' is for US tenants only (country is DE)")
+    assert ok("payment-method", "set", "--tenant", "visa", "--type", "card", "--stripe-payment-method",
+              "pm_card_mastercard", home=home)["stripe_payment_method"] == "pm_card_mastercard"
