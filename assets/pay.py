@@ -16,16 +16,16 @@ def collect(billing: BillingStore, stripe: StripeResource, periods: list[str], a
     """Charge what is due, follow ACH settlements, mark overdue invoices; tell billing contacts."""
     book, alerts, now = billing.invoice_book(), billing.alert_book(), datetime.now(timezone.utc)
     tenants = {tenant.tenant_id: tenant for tenant in billing.ledger().tenants()}
-    client = stripe.client()
+    client, settings = stripe.client(), billing.settings()
+    payments = Payments(book, client, settings.payment_retry_days, settings.overdue_grace_days, actor=actor)
     counts: dict[str, int] = {}
     for period in periods:
         invoices = book.of_period(period)
         if client is not None:
-            payments = Payments(book, client, actor=actor)
             results = payments.follow_processing(invoices, now) + [
                 payments.charge(invoice, tenants[invoice.tenant_id], now) for invoice in invoices]
         else:
-            payments, results = Payments(book, None, actor=actor), []
+            results = []
             counts["skipped: no STRIPE_API_KEY"] = sum(i.payment_method_type in ("card", "ach") for i in invoices)
         for result in results:
             counts[result.outcome] = counts.get(result.outcome, 0) + 1
@@ -70,3 +70,13 @@ def collect_payments():
 collect_payments_schedule = dg.ScheduleDefinition(job=collect_payments, cron_schedule="0 6 * * *",
                                                   execution_timezone="UTC",
                                                   default_status=dg.DefaultScheduleStatus.RUNNING)
+
+
+@dg.sensor(job=collect_payments, minimum_interval_seconds=600, default_status=dg.DefaultSensorStatus.RUNNING)
+def ach_settlement_sensor(context: dg.SensorEvaluationContext, billing: BillingStore) -> dg.SensorResult:
+    """ACH debits settle days after they are made: while any is processing, ask Stripe about it hourly."""
+    processing = billing.invoice_book().processing_attempts()
+    if not processing:
+        return dg.SensorResult(skip_reason="no ACH payment is processing")
+    hour = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"ach:{hour}:{len(processing)}")])

@@ -142,13 +142,18 @@ class InvoiceBook:
         difference = rated - adjusted
         if difference == 0:
             return Outcome(existing.invoice_id, "final")
+        adjustment_id = f"adj_{existing.invoice_id[3:]}_{len(earlier) + 1}"
         con.execute(_q("adjustment_insert"), {
-            "adjustment_id": f"adj_{existing.invoice_id[3:]}_{len(earlier) + 1}",
+            "adjustment_id": adjustment_id,
             "tenant_id": existing.tenant_id, "source_invoice_id": existing.invoice_id,
             "source_period": existing.period, "amount": str(difference),
             "reason": "usage or directory changed after the invoice was final",
             "now": now.isoformat(timespec="seconds"),
         })
+        con.execute(_q("audit_insert"), {  # a money event, like every charge
+            "audit_id": adjustment_id, "now": now.isoformat(timespec="microseconds"), "actor": "month_end_close",
+            "event": "adjustment", "tenant_id": existing.tenant_id, "invoice_id": existing.invoice_id,
+            "amount": str(difference), "details": "carried to the next invoice"})
         return Outcome(existing.invoice_id, "adjusted", difference)
 
     def _lines(self, con: Connection, invoice_id: str) -> tuple[InvoiceLine, ...]:
@@ -191,6 +196,10 @@ class InvoiceBook:
         with self.ledger.engine.connect() as con:
             row = con.execute(_q("invoice_by_id"), {"invoice_id": invoice_id}).first()
             return self._load_one(con, row) if row else None
+
+    def processing_attempts(self) -> list[str]:
+        with self.ledger.engine.connect() as con:
+            return [row.attempt_id for row in con.execute(_q("attempts_processing"))]
 
     def unpaid_periods(self) -> list[str]:
         with self.ledger.engine.connect() as con:

@@ -26,6 +26,8 @@ class Settings:
     aws_endpoint_url: str | None
     presign_seconds: int
     alert_transport: str
+    payment_retry_days: tuple[int, ...]
+    overdue_grace_days: int
     alert_sender: str
     operator_email: str
     invoice_grace_days: int
@@ -47,6 +49,8 @@ class Settings:
             presign_seconds=_int(env, "BILLING_PRESIGN_SECONDS", 7 * 24 * 3600),
             invoice_grace_days=_int(env, "BILLING_INVOICE_GRACE_DAYS", 2),
             alert_transport=env.get("BILLING_ALERT_TRANSPORT") or "files",
+            payment_retry_days=_days_list(env, "BILLING_PAYMENT_RETRY_DAYS", (3, 5, 7)),
+            overdue_grace_days=_int(env, "BILLING_OVERDUE_GRACE_DAYS", 3),
             alert_sender=env.get("BILLING_ALERT_SENDER") or "billing@localhost",
             operator_email=env.get("BILLING_OPERATOR_EMAIL") or "billing-operators@localhost",
         )
@@ -60,3 +64,16 @@ def _int(env, name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise BillingError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _days_list(env, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        days = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise BillingError(f"{name} must be days after issue like 3,5,7, got {value!r}") from None
+    if list(days) != sorted(set(days)) or days[0] < 0:
+        raise BillingError(f"{name} must be increasing days after issue like 3,5,7, got {value!r}")
+    return days

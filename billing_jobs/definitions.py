@@ -31,6 +31,6 @@ defs = dg.Definitions(
         alert.deliver_alerts_schedule,
         pay.collect_payments_schedule,
     ],
-    sensors=[snapshot_drop_sensor, alert.usage_alert_sensor, alert.notify_operators_of_failure],
+    sensors=[snapshot_drop_sensor, alert.usage_alert_sensor, alert.notify_operators_of_failure, pay.ach_settlement_sensor],
     resources={"billing": BillingStore(), "stripe": StripeResource()},
 )

@@ -130,5 +130,6 @@ def test_definitions_load_from_the_workspace():
     defs.resolve_all_job_defs()
     assert {s.name for s in defs.schedules} == {"ingest_usage_schedule", "month_end_close_schedule", "deliver_alerts_schedule",
                                               "collect_payments_schedule"}
-    assert {s.name for s in defs.sensors} == {"snapshot_drop_sensor", "usage_alert_sensor", "notify_operators_of_failure"}
+    assert {s.name for s in defs.sensors} == {"snapshot_drop_sensor", "usage_alert_sensor", "notify_operators_of_failure",
+                                            "ach_settlement_sensor"}
     assert Path("workspace.yaml").exists()
