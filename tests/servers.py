@@ -55,63 +55,60 @@ class PostgresServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class MotoServer:
-    """moto_server in its own process: S3 (and later SES, SNS) over real HTTP."""
+class ServerProcess:
+    """A server from the virtualenv in its own process, on a free loopback port, until stop()."""
+
+    executable = ""
+    ready_path = "/"
 
     def __init__(self):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "MotoServer":
-        executable = Path(sys.executable).with_name("moto_server")
-        self.process = subprocess.Popen([str(executable), "-H", "127.0.0.1", "-p", str(self.port)],
+    def arguments(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self):
+        executable = Path(sys.executable).with_name(self.executable)
+        self.process = subprocess.Popen([str(executable), *self.arguments()],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1)
-                return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("moto_server did not start")
-
-    def reset(self) -> None:
-        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-
-class LocalStripe:
-    """localstripe, a fake but stateful Stripe server, in its own process (one instance at a time)."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> "LocalStripe":
-        executable = Path(sys.executable).with_name("localstripe")
-        self.process = subprocess.Popen([str(executable), "--port", str(self.port)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/js.stripe.com/v3/", timeout=1)
+                urllib.request.urlopen(f"{self.url}{self.ready_path}", timeout=1)
                 return self
             except urllib.error.HTTPError:
                 return self  # it answers
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("localstripe did not start")
-
-    def reset(self) -> None:
-        urllib.request.urlopen(urllib.request.Request(f"{self.url}/_config/data", method="DELETE"), timeout=10)
+        raise RuntimeError(f"{self.executable} did not start")
 
     def stop(self) -> None:
         if self.process:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+class MotoServer(ServerProcess):
+    """moto_server: S3, SES and SNS over real HTTP."""
+
+    executable, ready_path = "moto_server", "/moto-api/"
+
+    def arguments(self) -> list[str]:
+        return ["-H", "127.0.0.1", "-p", str(self.port)]
+
+    def reset(self) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
+
+
+class LocalStripe(ServerProcess):
+    """localstripe, a fake but stateful Stripe server (one instance at a time: its store is at a fixed path)."""
+
+    executable = "localstripe"
+
+    def arguments(self) -> list[str]:
+        return ["--port", str(self.port)]
+
+    def reset(self) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/_config/data", method="DELETE"), timeout=10)
