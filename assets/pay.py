@@ -50,7 +50,7 @@ def collect(billing: BillingStore, stripe: StripeResource, periods: list[str], a
 def invoice_payments(context: dg.AssetExecutionContext, billing: BillingStore, stripe: StripeResource) -> dg.MaterializeResult:
     """The month's card and ACH invoices charged through Stripe (one PaymentIntent per attempt, never two
     charges); invoice and wire invoices wait for `billing invoices mark-paid`. No key: nothing is charged."""
-    counts = collect(billing, stripe, [context.partition_key], actor=f"run {context.run_id}")
+    counts = collect(billing, stripe, [context.partition_key], actor=f"run {context.run.run_id}")
     if stripe.client() is None:
         context.log.warning("STRIPE_API_KEY is not set: payments were skipped")
     return dg.MaterializeResult(metadata={f"payments {k}": v for k, v in sorted(counts.items())})
