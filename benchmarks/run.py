@@ -5,7 +5,6 @@
 import argparse
 import shutil
 import time
-from datetime import date
 from pathlib import Path
 
 import duckdb

@@ -82,7 +82,7 @@ def test_a_partition_range_is_ingested_in_one_run(store):
 
 def test_the_drop_sensor_requests_each_changed_day_once(store, monkeypatch):
     import billing_jobs.sensors as sensors
-    from datetime import date, datetime, timezone
+    from datetime import datetime, timezone
 
     class Today(datetime):
         @classmethod

@@ -4,9 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from billing.directory import Tenant
 from billing.invoices import InvoiceBook, invoice_id_for
-from billing.ledger import Ledger
 from billing.price_book import load_price_book
 from billing.pricing import rate
 from billing.settings import Settings
