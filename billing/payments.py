@@ -91,6 +91,8 @@ class Payments:
             attempts = self._attempts(invoice.invoice_id)
         if any(a.status == "succeeded" for a in attempts):
             return ChargeResult(invoice.invoice_id, "paid", "reconciled")
+        if any(a.status == "processing" for a in attempts):  # an ACH debit in flight: never a second one
+            return ChargeResult(invoice.invoice_id, "processing")
         if attempts and attempts[-1].error_code in HARD_DECLINES:
             return ChargeResult(invoice.invoice_id, "hard_declined", attempts[-1].error_code)
         number = len(attempts) + 1
@@ -161,9 +163,11 @@ class Payments:
             self._set_status(con, invoice, "paid", now, actor)
 
     def mark_overdue(self, invoices: list[Invoice], today: date) -> list[Invoice]:
-        """Unpaid invoices past their due date and the grace become overdue."""
+        """Unpaid invoices past their due date and the grace become overdue; not while an ACH debit of theirs
+        is processing, since the money is on its way."""
         late = [i for i in invoices if i.status == "pending" and i.state == "final"
-                and today > i.due_date + timedelta(days=self.overdue_grace_days)]
+                and today > i.due_date + timedelta(days=self.overdue_grace_days)
+                and not any(a.status == "processing" for a in self._attempts(i.invoice_id))]
         with self.ledger.engine.begin() as con:
             for invoice in late:
                 self._set_status(con, invoice, "overdue", datetime.combine(today, datetime.min.time()))
@@ -177,15 +181,21 @@ class Payments:
                 if attempt.status != "processing":
                     continue
                 intent = self.stripe.v1.payment_intents.retrieve(attempt.stripe_payment_intent_id)
-                if intent.status != "processing":
-                    with self.ledger.engine.begin() as con:  # processing -> succeeded or failed
-                        con.execute(_q("attempt_settle"), {"attempt_id": attempt.attempt_id, "now": now.isoformat(timespec="seconds"),
-                                                           "status": "succeeded" if intent.status == "succeeded" else "failed"})
-                        self._audit(con, f"ach_{intent.status}", invoice.tenant_id, invoice.invoice_id, invoice.total,
-                                    attempt.attempt_id)
-                        if intent.status == "succeeded":
-                            self._set_status(con, invoice, "paid", now)
-                    results.append(ChargeResult(invoice.invoice_id, "paid" if intent.status == "succeeded" else "declined"))
+                if intent.status == "processing":
+                    continue
+                succeeded = intent.status == "succeeded"
+                error = intent.last_payment_error  # a returned debit says why, as a declined card does
+                code = None if succeeded else (getattr(error, "decline_code", None) or getattr(error, "code", None)
+                                               or intent.status)
+                with self.ledger.engine.begin() as con:  # processing -> succeeded or failed
+                    con.execute(_q("attempt_settle"), {"attempt_id": attempt.attempt_id, "error_code": code,
+                                                       "status": "succeeded" if succeeded else "failed",
+                                                       "now": now.isoformat(timespec="seconds")})
+                    self._audit(con, "ach_succeeded" if succeeded else "ach_failed", invoice.tenant_id,
+                                invoice.invoice_id, invoice.total, f"{attempt.attempt_id} {code or intent.id}")
+                    if succeeded:
+                        self._set_status(con, invoice, "paid", now)
+                results.append(ChargeResult(invoice.invoice_id, "paid" if succeeded else "declined", code or ""))
         return results
 
     def attempts(self, invoice_id: str) -> list[dict]:

@@ -32,5 +32,6 @@ defs = dg.Definitions(
         pay.collect_payments_schedule,
     ],
     sensors=[snapshot_drop_sensor, alert.usage_alert_sensor, alert.notify_operators_of_failure, pay.ach_settlement_sensor],
-    resources={"billing": BillingStore(), "stripe": StripeResource()},
+    resources={"billing": BillingStore(),
+               "stripe": StripeResource(api_key=dg.EnvVar("STRIPE_API_KEY"), api_base=dg.EnvVar("STRIPE_API_BASE"))},
 )

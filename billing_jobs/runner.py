@@ -22,6 +22,10 @@ def local_instance(settings: Settings) -> dg.DagsterInstance:
     if not config.exists():
         config.write_text(DAGSTER_YAML.read_text())
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    # Stripe's key and address reach the runs through dg.EnvVar, which must be set; left unset, the
+    # embedded default is none of either: no charges, and the close says that payments were skipped.
+    for name in ("STRIPE_API_KEY", "STRIPE_API_BASE"):
+        os.environ.setdefault(name, "")
     return dg.DagsterInstance.get()
 
 

@@ -71,16 +71,16 @@ class BillingStore(dg.ConfigurableResource):
 
 
 class StripeResource(dg.ConfigurableResource):
-    """Stripe's API. Empty fields: STRIPE_API_KEY and STRIPE_API_BASE at run time; no key, no charges."""
+    """Stripe's API. The Definitions bind both fields to dg.EnvVar (STRIPE_API_KEY, STRIPE_API_BASE), so the
+    secret never sits in run config; an empty key means no charges, an empty base means Stripe itself."""
 
-    api_key: Optional[str] = None
-    api_base: Optional[str] = None
+    api_key: str = ""
+    api_base: str = ""
 
     def client(self):
         import stripe
 
-        key = self.api_key or os.environ.get("STRIPE_API_KEY")
-        if not key:
+        if not self.api_key:
             return None
-        base = self.api_base or os.environ.get("STRIPE_API_BASE")
-        return stripe.StripeClient(key, base_addresses={"api": base} if base else None, max_network_retries=2)
+        base_addresses = {"api": self.api_base} if self.api_base else None
+        return stripe.StripeClient(self.api_key, base_addresses=base_addresses, max_network_retries=2)

@@ -61,7 +61,7 @@ def billing_home(tmp_path, monkeypatch):
     """An empty BILLING_HOME with nothing else configured."""
     home = tmp_path / "billing"
     for name in ("BILLING_SNAPSHOT_ROOT", "BILLING_LEDGER_URL", "BILLING_PRICE_BOOK", "BILLING_WAREHOUSE_DIR",
-                 "DAGSTER_HOME", "AWS_ENDPOINT_URL"):
+                 "DAGSTER_HOME", "AWS_ENDPOINT_URL", "STRIPE_API_KEY", "STRIPE_API_BASE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BILLING_HOME", str(home))
     return home
@@ -195,3 +195,19 @@ def stripe_client(localstripe_server):
 
     localstripe_server.reset()
     return stripe.StripeClient("sk_test_billing", base_addresses={"api": localstripe_server.url})
+
+
+@pytest.fixture(scope="session")
+def stripe_boundary_server():
+    from tests.stripe_boundary import StripeBoundary
+
+    server = StripeBoundary().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_boundary(stripe_boundary_server):
+    """Stripe's documented wire responses for ACH debits and hard declines (see tests/stripe_boundary.py)."""
+    stripe_boundary_server.reset()
+    return stripe_boundary_server

@@ -15,7 +15,7 @@ BILLING = str(Path(sys.executable).with_name("billing"))
 
 
 def billing(*args, home: Path, **env) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("BILLING_", "DAGSTER_"))}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("BILLING_", "DAGSTER_", "STRIPE_"))}
     environment.update(BILLING_HOME=str(home), **env)
     return subprocess.run([BILLING, *args], capture_output=True, text=True, env=environment, timeout=600)
 
@@ -43,6 +43,7 @@ def test_import_close_and_usage_end_to_end(tmp_path):
     write_snapshot(home / "snapshots", "2026-11-30", worked_example_rows(), "jsonl")
     closed = ok("close", "--month", "2026-11", home=home)
     assert closed["period"] == "2026-11" and closed["close_run_id"]
+    assert closed["payments"] == {"skipped: no STRIPE_API_KEY": 2}  # no key set: nothing charged, and said
     usage = ok("usage", "--tenant", "demo-pro", "--month", "2026-11", home=home)
     assert usage["llm_tokens"] == {"used": 5250000, "limit": 5000000, "percentage": 105.0}
     assert usage["queries"] == {"used": 100250, "limit": 100000, "percentage": 100.25}

@@ -120,3 +120,100 @@ def test_cents_exist_only_at_stripe():
     assert to_cents(D("427.79")) == 42779
     with pytest.raises(Exception):
         to_cents(D("0.001"))
+
+
+# What localstripe lacks, against Stripe's documented wire responses (tests/stripe_boundary.py).
+
+@pytest.fixture
+def boundary_billed(tmp_path, stripe_boundary):
+    import stripe
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    ledger.import_directory(directory(
+        tenant("stolen", payment_method={"type": "card", "stripe_payment_method": "pm_card_visa_chargeDeclinedStolenCard"}),
+        tenant("expired", payment_method={"type": "card", "stripe_payment_method": "pm_card_chargeDeclinedExpiredCard"}),
+        tenant("bank", payment_method={"type": "ach", "stripe_payment_method": "pm_usBankAccount_success"}),
+        tenant("broke", payment_method={"type": "ach", "stripe_payment_method": "pm_usBankAccount_insufficientFunds"})))
+    book = InvoiceBook(ledger)
+    for t in ledger.tenants():
+        book.record(t, rate(t, "2026-10", {"sql_queries": D(100_250)}, BOOK), ISSUE_DAY)
+    client = stripe.StripeClient("sk_test_boundary", base_addresses={"api": stripe_boundary.url}, max_network_retries=0)
+    return book, Payments(book, client)
+
+
+def test_a_hard_decline_is_never_retried_blindly(boundary_billed, stripe_boundary):
+    book, payments = boundary_billed
+    for tenant_id, code in (("stolen", "stolen_card"), ("expired", "expired_card")):
+        t = book.ledger.tenant(tenant_id)
+        result = payments.charge(invoice_of(book, tenant_id), t, ISSUE_DAY)
+        assert (result.outcome, result.detail) == ("hard_declined", code)
+        for day in (4, 6, 8, 20):  # every retry day passes: no new attempt, no new PaymentIntent
+            later = datetime(2026, 11, day, tzinfo=timezone.utc)
+            assert payments.charge(invoice_of(book, tenant_id), t, later).outcome == "hard_declined"
+        [attempt] = payments.attempts(invoice_of(book, tenant_id).invoice_id)
+        assert (attempt["status"], attempt["error_code"]) == ("failed", code)
+        assert invoice_of(book, tenant_id).status == "pending"
+    assert len(stripe_boundary.intents) == 2
+
+
+def test_an_ach_debit_is_processing_until_it_settles_or_fails(boundary_billed, stripe_boundary):
+    book, payments = boundary_billed
+    for tenant_id in ("bank", "broke"):
+        assert payments.charge(invoice_of(book, tenant_id), book.ledger.tenant(tenant_id), ISSUE_DAY).outcome == "processing"
+    assert book.processing_attempts() and {invoice_of(book, t).status for t in ("bank", "broke")} == {"pending"}
+    # money on its way is not overdue, however late the settlement
+    late = payments.mark_overdue(book.of_period("2026-10"), datetime(2026, 11, 20).date())
+    assert {i.tenant_id for i in late} == {"stolen", "expired"}
+    # while processing, neither a rerun nor a retry day sends a second debit
+    assert payments.charge(invoice_of(book, "bank"), book.ledger.tenant("bank"), datetime(2026, 11, 6, tzinfo=timezone.utc)
+                           ).outcome == "processing"
+    assert payments.follow_processing(book.of_period("2026-10"), ISSUE_DAY) == []
+    stripe_boundary.settle()
+    settled = {r.invoice_id: (r.outcome, r.detail) for r in payments.follow_processing(book.of_period("2026-10"), ISSUE_DAY)}
+    assert settled == {invoice_of(book, "bank").invoice_id: ("paid", ""),
+                       invoice_of(book, "broke").invoice_id: ("declined", "insufficient_funds")}
+    assert (invoice_of(book, "bank").status, invoice_of(book, "broke").status) == ("paid", "pending")
+    assert [e["event"] for e in payments.audit(invoice_of(book, "bank").invoice_id)] == [
+        "charge_attempt", "charge_processing", "ach_succeeded", "status_paid"]
+    # a returned debit is a soft failure: retried on the dunning schedule, as a declined card is
+    broke = invoice_of(book, "broke")
+    assert payments.charge(broke, book.ledger.tenant("broke"), datetime(2026, 11, 6, tzinfo=timezone.utc)).outcome == "processing"
+    assert [a["status"] for a in payments.attempts(broke.invoice_id)] == ["failed", "processing"]
+    with book.ledger.engine.connect() as con:
+        assert con.exec_driver_sql("SELECT display FROM payment_methods WHERE tenant_id = 'bank'").scalar() == (
+            "bank account ending 6789")
+    assert len(stripe_boundary.intents) == 3
+
+
+def test_ach_settles_through_the_close_the_sensor_and_the_daily_collection(billing_home, stripe_boundary, monkeypatch):
+    import dagster as dg
+
+    from assets.pay import ach_settlement_sensor
+    from billing_jobs.definitions import defs
+    from billing_jobs.runner import close_month
+    from resources import BillingStore
+    from tests.conftest import Metering, event
+
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_boundary")  # read by the Definitions through dg.EnvVar
+    monkeypatch.setenv("STRIPE_API_BASE", stripe_boundary.url)
+    metering = Metering(billing_home)
+    metering.import_tenants(tenant("bank", payment_method={"type": "ach", "stripe_payment_method": "pm_usBankAccount_success"}))
+    metering.write("2026-10-15", [event("q1", "2026-10-15T10:00:00Z", "bank", "sql_queries", "10")])
+    assert close_month(metering.settings, "2026-10")["payments"] == {"processing": 1}
+    book = InvoiceBook(Ledger(metering.settings.ledger_url))
+    assert invoice_of(book, "bank").status == "pending"
+
+    instance = dg.DagsterInstance.get()  # the instance the close ran on
+    sensor = lambda: ach_settlement_sensor(dg.build_sensor_context(
+        instance=instance, resources={"billing": BillingStore(billing_home=str(billing_home))}))
+    assert len(sensor().run_requests) == 1
+    collect = defs.resolve_job_def("collect_payments")
+    assert collect.execute_in_process(instance=instance).success  # not settled yet: still processing
+    assert invoice_of(book, "bank").status == "pending"
+
+    stripe_boundary.settle()
+    assert collect.execute_in_process(instance=instance).success
+    assert invoice_of(book, "bank").status == "paid"
+    assert sensor().run_requests == []
+    assert collect.execute_in_process(instance=instance).success
+    assert len(stripe_boundary.intents) == 1  # one debit, whatever ran how often

@@ -1,0 +1,148 @@
+"""Stripe at the HTTP boundary, for what localstripe lacks: ACH debits (`us_bank_account`) and hard declines.
+
+localstripe does not know `us_bank_account` and declines every failing card with the one code
+`card_declined`. This server answers the few requests billing makes exactly as Stripe's API reference
+documents them, so the official SDK parses real wire responses:
+- a `us_bank_account` PaymentIntent confirmed off-session is `processing`; it settles days later to
+  `succeeded`, or fails back to `requires_payment_method` with a `last_payment_error`
+  (docs: "ACH Direct Debit payments", "PaymentIntent lifecycle");
+- a declined card is HTTP 402 with an error of type `card_error` carrying `code` and `decline_code`
+  (docs: "Error codes", "Decline codes"), for Stripe's test methods `pm_card_visa_chargeDeclinedStolenCard`
+  and `pm_card_chargeDeclinedExpiredCard`.
+Bank accounts are the test methods `pm_usBankAccount_success` and `pm_usBankAccount_insufficientFunds`
+(account 000123456789 settles, 000111111116 fails with R01). `settle()` plays the days passing.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+BANK_ACCOUNTS = {"pm_usBankAccount_success": ("6789", "succeeded"),
+                 "pm_usBankAccount_insufficientFunds": ("1116", "insufficient_funds")}
+DECLINING_CARDS = {"pm_card_visa_chargeDeclinedStolenCard": ("9979", "card_declined", "stolen_card"),
+                   "pm_card_chargeDeclinedExpiredCard": ("0069", "expired_card", None)}
+
+
+def _form(body: str) -> dict:
+    """Stripe's form encoding (`metadata[invoice_id]=...`) back into nested dicts."""
+    params: dict = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        head, *rest = key.replace("]", "").split("[")
+        if rest:
+            params.setdefault(head, {})[rest[0]] = value
+        else:
+            params[head] = value
+    return params
+
+
+class StripeBoundary:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.reset()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> "StripeBoundary":
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.intents: dict[str, dict] = {}
+            self.customers: dict[str, dict] = {}
+            self._ids = itertools.count(1)
+
+    def settle(self) -> None:
+        """Days pass: every processing ACH debit settles, or fails as its account says."""
+        with self._lock:
+            for intent in self.intents.values():
+                if intent["status"] != "processing":
+                    continue
+                outcome = BANK_ACCOUNTS[intent["payment_method"]][1]
+                if outcome == "succeeded":
+                    intent["status"] = "succeeded"
+                else:
+                    intent["status"] = "requires_payment_method"
+                    intent["last_payment_error"] = {"type": "invalid_request_error", "code": "payment_method_provider_decline",
+                                                    "decline_code": outcome, "message": "The bank returned the debit (R01)."}
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}_boundary{next(self._ids):06d}"
+
+    def _answer(self, method: str, path: str, params: dict) -> tuple[int, dict]:
+        parts = path.strip("/").split("/")[1:]  # after v1
+        if method == "POST" and parts == ["customers"]:
+            customer = {"id": self._id("cus"), "object": "customer", "name": params.get("name"),
+                        "metadata": params.get("metadata", {})}
+            self.customers[customer["id"]] = customer
+            return 200, customer
+        if method == "POST" and len(parts) == 3 and parts[0] == "payment_methods" and parts[2] == "attach":
+            return 200, self._payment_method(parts[1], params["customer"])
+        if method == "POST" and parts == ["payment_intents"]:
+            return self._confirm(params)
+        if method == "GET" and parts == ["payment_intents"]:
+            return 200, {"object": "list", "url": "/v1/payment_intents", "has_more": False,
+                         "data": sorted(self.intents.values(), key=lambda i: i["id"], reverse=True)}
+        if method == "GET" and len(parts) == 2 and parts[0] == "payment_intents" and parts[1] in self.intents:
+            return 200, self.intents[parts[1]]
+        return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({method}: {path})"}}
+
+    def _payment_method(self, pm: str, customer: str) -> dict:
+        method = {"id": pm, "object": "payment_method", "customer": customer}
+        if pm in BANK_ACCOUNTS:
+            return {**method, "type": "us_bank_account", "us_bank_account": {
+                "account_holder_type": "company", "account_type": "checking", "bank_name": "STRIPE TEST BANK",
+                "last4": BANK_ACCOUNTS[pm][0], "routing_number": "110000000"}}
+        return {**method, "type": "card", "card": {"brand": "visa", "last4": DECLINING_CARDS[pm][0]}}
+
+    def _confirm(self, params: dict) -> tuple[int, dict]:
+        intent = {"id": self._id("pi"), "object": "payment_intent", "amount": int(params["amount"]),
+                  "currency": params["currency"], "customer": params["customer"],
+                  "payment_method": params["payment_method"], "metadata": params.get("metadata", {}),
+                  "last_payment_error": None}
+        pm = params["payment_method"]
+        if pm in BANK_ACCOUNTS:
+            intent.update(status="processing", payment_method_types=["us_bank_account"])
+            self.intents[intent["id"]] = intent
+            return 200, intent
+        _, code, decline_code = DECLINING_CARDS[pm]
+        error = {"type": "card_error", "code": code, "decline_code": decline_code, "message": "Your card was declined.",
+                 "payment_intent": {**intent, "status": "requires_payment_method"}}
+        intent.update(status="requires_payment_method", last_payment_error=error)
+        self.intents[intent["id"]] = intent
+        return 402, {"error": error}
+
+    def _handler(self):
+        boundary = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _respond(self, method: str) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                url = urlsplit(self.path)
+                with boundary._lock:
+                    status, payload = boundary._answer(method, url.path, _form(body or url.query))
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Request-Id", boundary._id("req"))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self._respond("GET")
+
+            def do_POST(self):
+                self._respond("POST")
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
