@@ -1,9 +1,9 @@
 """Ingest arrival days of usage snapshots into the warehouse: validate, deduplicate, quarantine.
 
 Free of Dagster: the asset in assets/ingest.py calls `ingest_days` for its partition range.
-Days are processed in batches: one DuckDB pass classifies a batch, then each day's partition is
-replaced atomically. Dedup within a batch follows (arrival day, file name, row), as one day at a
-time would, so the result does not depend on how days are batched.
+Days are ingested one after the other, each in two passes: its files are normalised and checked
+into the `staged` table, then one query deduplicates them and writes the day's partition,
+replacing it atomically. Within a day, dedup follows file name and row.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from billing.warehouse import Warehouse
 RULES_VERSION = "1"
 REQUIRED_COLUMNS = ("event_id", "occurred_at", "tenant_id", "service", "metric", "quantity")
 OPTIONAL_COLUMNS = ("user_id", "workload")
-BATCH_ROWS = 20_000_000  # rows classified in one pass; bounds memory on a 24 GiB machine
 
 
 @dataclass
@@ -34,13 +33,6 @@ class DayResult:
     quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     skipped: str | None = None  # why nothing was written, when nothing was
-
-
-@dataclass
-class _PendingDay:
-    result: DayResult
-    files: list[SnapshotFile]
-    fingerprint: str
 
 
 def _unreadable(item: SnapshotFile, error: Exception) -> BillingError:
@@ -90,20 +82,19 @@ def _stage(con: duckdb.DuckDBPyConnection, day: date, files: list[SnapshotFile])
             raise _unreadable(item, error) from None
 
 
-def _classify_and_write(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, batch: list[_PendingDay]) -> None:
-    days = [pending.result.day for pending in batch]
-    con.execute(query("warehouse/classify"), {"batch_days": days})
-    counts = {day: rest for day, *rest in con.execute(query("warehouse/ingest_counts")).fetchall()}
-    reasons: dict[date, dict[str, int]] = {}
-    for day, reason, rows in con.execute(query("warehouse/quarantine_reasons")).fetchall():
-        reasons.setdefault(day, {})[reason] = rows
-    for pending in batch:
-        result = pending.result
-        result.rows_read, result.accepted, result.duplicates, result.quarantined = counts.get(result.day, (0, 0, 0, 0))
-        result.quarantine_reasons = reasons.get(result.day, {})
-        rows = con.sql(query("warehouse/partition_day"), params={"day": result.day})
-        warehouse.write_partition(con, "events", result.day.isoformat(), rows, pending.fingerprint)
+def _classify_and_write(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, result: DayResult, fingerprint: str) -> None:
+    rows = con.sql(query("warehouse/partition_day"), params={"day": result.day})
+    path = warehouse.write_partition(con, "events", result.day.isoformat(), rows, fingerprint)
     con.execute(query("warehouse/staged_clear"))
+    for status, reason, count in con.execute(query("warehouse/partition_counts"), {"path": str(path)}).fetchall():
+        result.rows_read += count
+        if status == "accepted":
+            result.accepted += count
+        elif status == "duplicate":
+            result.duplicates += count
+        else:
+            result.quarantined += count
+            result.quarantine_reasons[reason] = count
     warehouse.refresh(con)
 
 
@@ -115,32 +106,20 @@ def ingest_days(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, snapshots:
     what it has (a purged snapshot folder must not erase billed usage). With force=False, a day whose
     files and tenants are unchanged since its last ingestion is skipped.
     """
-    results, batch, batch_rows = [], [], 0
+    results = []
     con.execute(query("warehouse/staged_clear"))
     for day in sorted(days):
         result = DayResult(day)
         results.append(result)
         files = snapshots.files(day)
+        day_fingerprint = None if files is None else fingerprint(files, tenant_ids, RULES_VERSION)
         if files is None:
             result.skipped = "no folder"
-            progress(result)
-            continue
-        day_fingerprint = fingerprint(files, tenant_ids, RULES_VERSION)
-        if not force and warehouse.partition_fingerprint("events", day.isoformat()) == day_fingerprint:
+        elif not force and warehouse.partition_fingerprint("events", day.isoformat()) == day_fingerprint:
             result.skipped = "unchanged"
-            progress(result)
-            continue
-        result.files = len(files)
-        _stage(con, day, files)
-        batch.append(_PendingDay(result, files, day_fingerprint))
-        batch_rows = con.execute(query("warehouse/staged_count")).fetchall()[0][0]
-        if batch_rows >= BATCH_ROWS:
-            _classify_and_write(con, warehouse, batch)
-            for pending in batch:
-                progress(pending.result)
-            batch = []
-    if batch:
-        _classify_and_write(con, warehouse, batch)
-        for pending in batch:
-            progress(pending.result)
+        else:
+            result.files = len(files)
+            _stage(con, day, files)
+            _classify_and_write(con, warehouse, result, day_fingerprint)
+        progress(result)
     return results

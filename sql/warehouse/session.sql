@@ -1,7 +1,7 @@
 -- Set up a DuckDB session on the warehouse: UTC, and the tables ingestion works in.
 SET TimeZone = 'UTC';
 
--- Snapshot rows of the arrival days being ingested, normalised (see stage_file.sql).
+-- Snapshot rows of the arrival day being ingested, normalised and checked (see stage_file.sql).
 CREATE TEMP TABLE staged (
     arrival_day DATE NOT NULL,
     source_file VARCHAR NOT NULL,
@@ -15,7 +15,10 @@ CREATE TEMP TABLE staged (
     workload VARCHAR,
     quantity DECIMAL(38, 9),
     raw_occurred_at VARCHAR,
-    raw_quantity VARCHAR
+    raw_quantity VARCHAR,
+    reason VARCHAR,
+    event_key UBIGINT,
+    content_hash UBIGINT
 );
 
 -- The layout of an arrival day's partition (see partition_day.sql), for a warehouse with none yet.

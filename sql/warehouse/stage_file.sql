@@ -1,11 +1,28 @@
--- Normalise one snapshot file (exposed as the view snapshot_file) into `staged`.
+-- Normalise one snapshot file (exposed as the view snapshot_file) into `staged`, with the first rule
+-- each row breaks (NULL when it breaks none) and its dedup keys.
 -- Text timestamps must carry a UTC offset; typed Parquet timestamps without a zone are UTC.
 -- The raw text of a timestamp or quantity is kept only where it could not be parsed.
 INSERT INTO staged
 SELECT $arrival_day, $source_file, source_row, event_id, occurred_at, tenant_id, user_id, service, metric, workload,
        quantity,
        CASE WHEN occurred_at IS NULL THEN raw_occurred_at::VARCHAR END,
-       CASE WHEN quantity IS NULL THEN raw_quantity::VARCHAR END
+       CASE WHEN quantity IS NULL THEN raw_quantity::VARCHAR END,
+       CASE
+           WHEN event_id IS NULL THEN 'missing event_id'
+           WHEN occurred_at IS NULL THEN 'bad timestamp'
+           WHEN tenant_id IS NULL OR tenant_id NOT IN (SELECT tenant_id FROM known_tenants) THEN 'unknown tenant'
+           WHEN service IS NULL OR service NOT IN ('ai_service', 'query_engine', 'ml_service') THEN 'unknown service'
+           WHEN metric IS NULL OR metric NOT IN ('llm_tokens', 'sql_queries', 'storage_gb', 'api_requests', 'compute_minutes')
+               THEN 'unknown metric'
+           WHEN service = 'ml_service' AND metric = 'compute_minutes'
+                AND (workload IS NULL OR workload NOT IN ('training', 'serving')) THEN 'unknown workload'
+           WHEN NOT (service = 'ml_service' AND metric = 'compute_minutes') AND workload IS NOT NULL
+               THEN 'unknown workload'
+           WHEN quantity IS NULL THEN 'non-numeric quantity'
+           WHEN quantity < 0 THEN 'negative quantity'
+       END,
+       hash(event_id),
+       hash(occurred_at, tenant_id, user_id, service, metric, workload, quantity)
 FROM (
     SELECT source_row,
            NULLIF(trim(event_id::VARCHAR), '') AS event_id,
