@@ -31,8 +31,7 @@ def usage_alerts(context: dg.AssetExecutionContext, billing: BillingStore) -> dg
     once per tenant, subject and level, written to the outbox and then delivered (email, SMS, in-app)."""
     period, now = context.partition_key, datetime.now(timezone.utc)
     book = billing.alert_book()
-    fired = [alert for tenant, crossings in pending_crossings(billing, period, now).items()
-             for alert in book.record(tenant, period, crossings, now)]
+    fired = book.record_all(period, pending_crossings(billing, period, now), now)
     sent = book.deliver_due(billing.transport(), now)
     return dg.MaterializeResult(metadata={"alerts_fired": len(fired), **{f"deliveries {k}": v for k, v in sent.items()}})
 

@@ -25,20 +25,24 @@ def compute_monthly_usage(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(query("warehouse/monthly_usage"))
 
 
-def monthly_totals(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Decimal]]:
-    """Billable quantity per tenant and metric, from month_usage."""
+def _totals(rows) -> dict[str, dict[str, Decimal]]:
     totals: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for tenant_id, metric, quantity in con.execute(query("warehouse/monthly_totals")).fetchall():
+    for tenant_id, metric, quantity in rows:
         totals[tenant_id][metric] = quantity
     return dict(totals)
 
 
+def monthly_totals(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Decimal]]:
+    """Billable quantity per tenant and metric, from month_usage."""
+    return _totals(con.execute(query("warehouse/monthly_totals")).fetchall())
+
+
 def live_monthly_totals(con: duckdb.DuckDBPyConnection, period: str, tenant_id: str | None = None
                         ) -> dict[str, dict[str, Decimal]]:
-    """Month-to-date (or any month) totals straight from the events, as the close would compute them."""
-    compute_daily_usage(con, period, tenant_id)
-    compute_monthly_usage(con)
-    return monthly_totals(con)
+    """Month-to-date (or any month) totals straight from the ingested usage, as the close would compute them."""
+    days = month_days(period)
+    return _totals(con.execute(query("warehouse/live_monthly_totals"), {
+        "first_day": days[0], "last_day": days[-1], "tenant_id": tenant_id}).fetchall())
 
 
 def usage_rows(con: duckdb.DuckDBPyConnection) -> dict[str, list[UsageRow]]:

@@ -136,37 +136,44 @@ class AlertBook:
 
     def record(self, tenant: Tenant, period: str, crossings: list[Crossing], now: datetime) -> list[str]:
         """Write the alerts not fired yet, with a delivery per channel and recipient; return their ids."""
-        stamp = now.isoformat(timespec="seconds")
-        new = []
+        return self.record_all(period, {tenant: crossings}, now)
+
+    def record_all(self, period: str, crossings: dict[Tenant, list[Crossing]], now: datetime) -> list[str]:
+        """`record` for many tenants in one transaction (one commit, not one per tenant)."""
         with self.ledger.engine.begin() as con:
-            already = {(r.subject, r.level) for r in con.execute(_q("alerts_fired"),
-                                                                 {"tenant_id": tenant.tenant_id, "period": period})}
-            fresh = [c for c in crossings if (c.subject, c.level) not in already]
-            deliver = _to_deliver(fresh)
-            for crossing in fresh:
-                identifier = alert_id(tenant.tenant_id, period, crossing.subject, crossing.level)
-                delivered = (crossing.subject, crossing.level) in deliver
-                inserted = con.execute(_q("alert_insert"), {
-                    "alert_id": identifier, "tenant_id": tenant.tenant_id, "period": period,
-                    "subject": crossing.subject, "level": crossing.level, "message": crossing.message,
-                    "delivered": int(delivered), "now": stamp,
-                }).rowcount
-                if not inserted or not delivered:
+            return [identifier for tenant, reached in crossings.items()
+                    for identifier in self._record(con, tenant, period, reached, now.isoformat(timespec="seconds"))]
+
+    def _record(self, con, tenant: Tenant, period: str, crossings: list[Crossing], stamp: str) -> list[str]:
+        new = []
+        already = {(r.subject, r.level) for r in con.execute(_q("alerts_fired"),
+                                                             {"tenant_id": tenant.tenant_id, "period": period})}
+        fresh = [c for c in crossings if (c.subject, c.level) not in already]
+        deliver = _to_deliver(fresh)
+        for crossing in fresh:
+            identifier = alert_id(tenant.tenant_id, period, crossing.subject, crossing.level)
+            delivered = (crossing.subject, crossing.level) in deliver
+            inserted = con.execute(_q("alert_insert"), {
+                "alert_id": identifier, "tenant_id": tenant.tenant_id, "period": period,
+                "subject": crossing.subject, "level": crossing.level, "message": crossing.message,
+                "delivered": int(delivered), "now": stamp,
+            }).rowcount
+            if not inserted or not delivered:
+                continue
+            new.append(identifier)
+            for user in tenant.users:
+                if user.role not in RECIPIENT_ROLES or user.active_until is not None:
                     continue
-                new.append(identifier)
-                for user in tenant.users:
-                    if user.role not in RECIPIENT_ROLES or user.active_until is not None:
+                for channel in crossing.channels:
+                    recipient = {"email": user.email, "sms": user.phone, "in_app": user.user_id}[channel]
+                    if recipient is None:  # no phone: everything but SMS
                         continue
-                    for channel in crossing.channels:
-                        recipient = {"email": user.email, "sms": user.phone, "in_app": user.user_id}[channel]
-                        if recipient is None:  # no phone: everything but SMS
-                            continue
-                        con.execute(_q("delivery_insert"), {
-                            "delivery_id": f"{identifier}:{channel}:{user.user_id}", "alert_id": identifier,
-                            "channel": channel, "recipient": recipient, "user_id": user.user_id,
-                            # An in-app notification is delivered by being written.
-                            "status": "sent" if channel == "in_app" else "pending", "now": stamp,
-                        })
+                    con.execute(_q("delivery_insert"), {
+                        "delivery_id": f"{identifier}:{channel}:{user.user_id}", "alert_id": identifier,
+                        "channel": channel, "recipient": recipient, "user_id": user.user_id,
+                        # An in-app notification is delivered by being written.
+                        "status": "sent" if channel == "in_app" else "pending", "now": stamp,
+                    })
         return new
 
     def deliver_due(self, transport, now: datetime) -> dict[str, int]:

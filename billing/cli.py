@@ -8,7 +8,7 @@ import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
-from billing.aggregate import live_monthly_totals, usage_rows
+from billing.aggregate import compute_daily_usage, compute_monthly_usage, live_monthly_totals, monthly_totals, usage_rows
 from billing.alerts import AlertBook
 from billing.breakdown import cost_breakdown
 from billing.documents import invoice_document
@@ -68,7 +68,9 @@ def cmd_breakdown(args, settings: Settings) -> dict:
     tenant = Ledger(settings.ledger_url).tenant(args.tenant)
     invoice = next((i for i in _invoice_book(settings).of_tenant(tenant.tenant_id) if i.period == args.month), None)
     con = Warehouse(settings.warehouse_dir).connect()
-    totals = live_monthly_totals(con, args.month, tenant.tenant_id).get(tenant.tenant_id, {})
+    compute_daily_usage(con, args.month, tenant.tenant_id)
+    compute_monthly_usage(con)
+    totals = monthly_totals(con).get(tenant.tenant_id, {})
     price_book = load_price_book(settings.price_book)
     lines = invoice.lines if invoice else rate(tenant, args.month, totals, price_book).lines
     document = cost_breakdown(tenant, args.month, lines, usage_rows(con).get(tenant.tenant_id, []), price_book)

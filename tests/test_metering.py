@@ -71,3 +71,25 @@ def test_limits_are_the_plan_on_the_last_day_of_the_month():
     downgraded = Tenant("d", "D", "US", "professional", plan_changes=((date(2026, 10, 31), "starter"),))
     assert usage_metrics(downgraded, "2026-10", {}, book)["llm_tokens"]["limit"] == 500000
     assert usage_metrics(downgraded, "2026-09", {}, book)["llm_tokens"]["limit"] == 5000000
+
+
+def test_live_totals_equal_the_closed_month_aggregates(billing_home):
+    """Alerts and month-to-date usage read one aggregation; the close reads daily and monthly usage."""
+    from billing.aggregate import compute_daily_usage, compute_monthly_usage, live_monthly_totals, monthly_totals
+    from billing.warehouse import Warehouse
+    from tests.conftest import Metering
+
+    metering = Metering(billing_home)
+    metering.import_tenants(demo_pro(), tenant("acme"))
+    rows = worked_example_rows() + [event("late", "2026-10-31T23:59:59Z", "acme", "sql_queries", "7"),
+                                    event("x1", "2026-11-02T10:00:00Z", "acme", "storage_gb", "3.25", user_id=None),
+                                    event("x2", "2026-11-02T10:00:00Z", "acme", "llm_tokens", "12", user_id="acme-u1")]
+    metering.write("2026-11-01", rows[::2], "jsonl")
+    metering.write("2026-11-02", rows[1::2], "csv")
+    metering.ingest("2026-11-01", "2026-11-02")
+    con = Warehouse(metering.settings.warehouse_dir).connect()
+    for period in ("2026-10", "2026-11"):
+        compute_daily_usage(con, period)
+        compute_monthly_usage(con)
+        assert live_monthly_totals(con, period) == monthly_totals(con)
+    assert live_monthly_totals(con, "2026-11")["demo-pro"]["storage_gb"] == Decimal("100.5")
