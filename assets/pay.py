@@ -5,6 +5,7 @@ import dagster as dg
 
 from assets.invoice import invoice_pdfs
 from billing.alerts import Crossing
+from billing.directory import Tenant
 from billing.payments import Payments
 from billing_jobs.partitions import monthly_partitions
 from resources import BillingStore, StripeResource
@@ -27,21 +28,23 @@ def collect(billing: BillingStore, stripe: StripeResource, periods: list[str], a
         else:
             results = []
             counts["skipped: no STRIPE_API_KEY"] = sum(i.payment_method_type in ("card", "ach") for i in invoices)
+        notices: dict[Tenant, list[Crossing]] = {}  # what billing contacts are told, recorded in one transaction
         for result in results:
             counts[result.outcome] = counts.get(result.outcome, 0) + 1
             if result.outcome in ("declined", "hard_declined", "error"):
                 invoice = next(i for i in invoices if i.invoice_id == result.invoice_id)
                 attempt = len(payments.attempts(invoice.invoice_id))
-                alerts.record(tenants[invoice.tenant_id], period, [Crossing(
+                notices.setdefault(tenants[invoice.tenant_id], []).append(Crossing(
                     f"invoice {invoice.invoice_number} attempt {attempt}", "payment_failed",
                     f"the payment of invoice {invoice.invoice_number} ({invoice.total} USD) failed: {result.detail}",
-                    NOTICE_CHANNELS)], now)
+                    NOTICE_CHANNELS))
         for invoice in payments.mark_overdue(book.of_period(period), now.date()):
             counts["overdue"] = counts.get("overdue", 0) + 1
-            alerts.record(tenants[invoice.tenant_id], period, [Crossing(
+            notices.setdefault(tenants[invoice.tenant_id], []).append(Crossing(
                 f"invoice {invoice.invoice_number}", "overdue",
                 f"invoice {invoice.invoice_number} ({invoice.total} USD) was due on {invoice.due_date} and is unpaid",
-                NOTICE_CHANNELS)], now)
+                NOTICE_CHANNELS))
+        alerts.record_all(period, notices, now)
     alerts.deliver_due(billing.transport(), now)
     return counts
 
