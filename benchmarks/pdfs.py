@@ -15,11 +15,16 @@ from billing.pricing import InvoiceLine
 
 
 def sample(n: int) -> tuple[Invoice, Tenant]:
+    # The base price and every overage a Professional plan can have: the longest invoice of the price book.
     lines = (InvoiceLine("Professional plan, 31/31 of the month", "base", Decimal(1), Decimal("499.00"), Decimal("499.00")),
              InvoiceLine("llm_tokens overage", "llm_tokens", Decimal(250_000), Decimal("0.000015"), Decimal("3.75")),
-             InvoiceLine("sql_queries overage", "sql_queries", Decimal(250), Decimal("0.004"), Decimal("1.00")))
+             InvoiceLine("sql_queries overage", "sql_queries", Decimal(250), Decimal("0.004"), Decimal("1.00")),
+             InvoiceLine("storage_gb overage", "storage_gb", Decimal("0.5"), Decimal("0.20"), Decimal("0.10")),
+             InvoiceLine("users overage", "users", Decimal(1), Decimal("12.00"), Decimal("12.00")),
+             InvoiceLine("api_requests overage", "api_requests", Decimal(20_000), Decimal("0.0004"), Decimal("8.00")),
+             InvoiceLine("compute_hours overage", "compute_hours", Decimal("0.5"), Decimal("0.50"), Decimal("0.25")))
     invoice = Invoice(f"in_{n:024d}", f"INV-{n:06d}", f"tenant-{n}", "2026-10", "final", "pending", "USD",
-                      Decimal("503.75"), Decimal("0.08"), Decimal("40.30"), Decimal("544.05"), "card",
+                      Decimal("524.10"), Decimal("0.08"), Decimal("41.93"), Decimal("566.03"), "card",
                       date(2026, 11, 1), date(2026, 11, 1), None, lines, ())
     return invoice, Tenant(f"tenant-{n}", f"Tenant {n}", "US", "professional")
 
