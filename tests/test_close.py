@@ -58,3 +58,24 @@ def test_late_usage_after_the_invoice_is_final_lands_on_the_next_invoice(closed)
     close_month(closed.settings, "2026-11")
     november = invoices(closed, "2026-11")["acme"]
     assert [(line.metric, line.amount) for line in november.lines][-1] == ("adjustment", D("2.00"))
+
+
+def test_the_breakdown_check_reads_the_written_report_and_names_what_does_not_add_up(closed):
+    import dagster as dg
+
+    from assets import invoice, rate
+    from resources import BillingStore
+
+    report = closed.settings.reports_dir / "2026-10" / "cost_breakdowns.json"
+    documents = json.loads(report.read_text())
+    acme = next(d for d in documents if d["tenant_id"] == "acme")
+    acme["by_user"][0]["cost_usd"] += 0.01  # a cent that is on no invoice
+    report.write_text(json.dumps([d for d in documents if d["tenant_id"] != "idle"]))  # and a breakdown lost
+    defs = dg.Definitions(assets=[invoice.invoices, rate.cost_breakdowns], asset_checks=[rate.breakdowns_match_invoices],
+                          jobs=[dg.define_asset_job("check", selection=dg.AssetSelection.checks(rate.breakdowns_match_invoices))],
+                          resources={"billing": BillingStore(billing_home=str(closed.settings.home))})
+    # The check alone, on the report as it is now (a partition key would need the asset in the job too).
+    result = defs.resolve_job_def("check").execute_in_process(tags={"dagster/partition": "2026-10"}, raise_on_error=False)
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.metadata["mismatched_tenants"].value == "acme, idle"
