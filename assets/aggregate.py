@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.ingest import WAREHOUSE_POOL, usage_events
-from billing.aggregate import compute_daily_usage, compute_monthly_usage, monthly_totals
+from billing.aggregate import compute_daily_usage, compute_monthly_usage, compute_storage_peaks, monthly_totals
 from billing.directory import month_days
 from billing.sql import query
 from billing_jobs.partitions import monthly_partitions
@@ -26,7 +26,7 @@ def daily_usage(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.
     warehouse = billing.warehouse()
     con = warehouse.connect()
     compute_daily_usage(con, period)
-    compute_monthly_usage(con)
+    compute_storage_peaks(con)
     warehouse.write_partition(con, "daily_usage", period, con.table("month_daily_usage"))
     warehouse.write_partition(con, "storage_peaks", period, con.table("month_storage_peaks"))
     return dg.MaterializeResult(metadata={

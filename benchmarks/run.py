@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from billing.aggregate import compute_daily_usage, compute_monthly_usage
+from billing.aggregate import compute_daily_usage, compute_monthly_usage, compute_storage_peaks
 from billing.directory import load_directory
 from billing.ingest import ingest_days, prepare_ingest
 from billing.ledger import Ledger
@@ -48,6 +48,7 @@ def main() -> None:
     started = time.perf_counter()
     con = warehouse.connect()
     compute_daily_usage(con, args.period)
+    compute_storage_peaks(con)
     compute_monthly_usage(con)
     for dataset, table in (("daily_usage", "month_daily_usage"), ("storage_peaks", "month_storage_peaks"),
                            ("monthly_usage", "month_usage")):

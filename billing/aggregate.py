@@ -19,9 +19,13 @@ def compute_daily_usage(con: duckdb.DuckDBPyConnection, period: str, tenant_id: 
     })
 
 
-def compute_monthly_usage(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill month_storage_peaks and month_usage from month_daily_usage."""
+def compute_storage_peaks(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill month_storage_peaks (each tenant's daily storage peak) from month_daily_usage."""
     con.execute(query("warehouse/storage_peaks"))
+
+
+def compute_monthly_usage(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill month_usage from month_daily_usage."""
     con.execute(query("warehouse/monthly_usage"))
 
 

@@ -96,12 +96,12 @@ def test_storage_is_the_largest_daily_peak_not_a_sum(metering):
     metering.write("2026-10-01", [event(f"s{i}", at, metric="storage_gb", quantity=q, user_id=None)
                                   for i, (at, q) in enumerate(readings)])
     metering.ingest("2026-10-01")
-    from billing.aggregate import compute_daily_usage, compute_monthly_usage
+    from billing.aggregate import compute_daily_usage, compute_storage_peaks
     from billing.warehouse import Warehouse
 
     con = Warehouse(metering.settings.warehouse_dir).connect()
     compute_daily_usage(con, "2026-10")
-    compute_monthly_usage(con)
+    compute_storage_peaks(con)
     assert con.sql("SELECT usage_day::VARCHAR, peak_gb FROM month_storage_peaks ORDER BY 1").fetchall() == [
         ("2026-10-01", Decimal("60.25")), ("2026-10-02", Decimal("100.5")), ("2026-10-03", Decimal("70"))]
     usage = metering.usage("acme", "2026-10")

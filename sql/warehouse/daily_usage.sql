@@ -9,4 +9,5 @@ FROM arrival_usage
 WHERE usage_day BETWEEN $first_day AND $last_day
   AND ($tenant_id IS NULL OR tenant_id = $tenant_id)
 GROUP BY ALL
-ORDER BY usage_day, tenant_id, service, metric, workload, user_id
+-- Day by day, for readers of a few days; a finer order costs twice the aggregation.
+ORDER BY usage_day
