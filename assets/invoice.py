@@ -1,4 +1,5 @@
 """Invoices of a month: rated into the ledger, checked, then rendered to PDF and stored."""
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 
@@ -60,8 +61,8 @@ def _preview(issued: list[Invoice], limit: int = 20) -> str:
 def one_invoice_per_tenant(context: dg.AssetCheckExecutionContext, billing: BillingStore) -> dg.AssetCheckResult:
     period = context.run.tags["dagster/partition"]
     tenants = {tenant.tenant_id for tenant in billing.ledger().tenants()}
-    invoiced = [invoice.tenant_id for invoice in billing.invoice_book().of_period(period)]
-    missing, doubled = tenants - set(invoiced), {t for t in invoiced if invoiced.count(t) > 1}
+    invoiced = Counter(invoice.tenant_id for invoice in billing.invoice_book().of_period(period))
+    missing, doubled = tenants - invoiced.keys(), {t for t, count in invoiced.items() if count > 1}
     return dg.AssetCheckResult(passed=not missing and not doubled,
                                metadata={"missing": ", ".join(sorted(missing)), "doubled": ", ".join(sorted(doubled))})
 
