@@ -47,11 +47,10 @@ def breakdowns_match_invoices(context: dg.AssetCheckExecutionContext, billing: B
     period = context.run.tags["dagster/partition"]
     subtotals = {i.tenant_id: i.subtotal for i in billing.invoice_book().of_period(period)}
     documents = {d["tenant_id"]: d for d in read_report(billing.settings().reports_dir, period, "cost_breakdowns")}
-    wrong = sorted(subtotals.keys() ^ documents.keys())
+    wrong = subtotals.keys() ^ documents.keys()  # an invoice without a breakdown, or the other way round
     for tenant_id, document in documents.items():
         services = sum((v for figures in document["by_service"].values() for v in figures.values()), Decimal(0))
         users = sum((entry["cost_usd"] for entry in document["by_user"]), Decimal(0))
         if not document["total_usd"] == services == users == subtotals.get(tenant_id):
-            wrong.append(tenant_id)
-    return dg.AssetCheckResult(passed=not wrong,
-                               metadata={"mismatched_tenants": ", ".join(sorted(set(wrong)))})
+            wrong.add(tenant_id)
+    return dg.AssetCheckResult(passed=not wrong, metadata={"mismatched_tenants": ", ".join(sorted(wrong))})
