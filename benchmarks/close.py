@@ -3,34 +3,21 @@ defaults, with invoices, breakdowns and PDFs. Prints each step's time and invoic
 
     uv run python benchmarks/close.py benchmarks/data/10m
 """
-import argparse
-import os
-import shutil
 import time
-from pathlib import Path
 
-from billing.directory import load_directory
-from billing.ledger import Ledger
-from billing.settings import Settings
+from generate import fresh_home, import_directory, month_arguments
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="a folder made by benchmarks/generate.py")
-    parser.add_argument("--period", default="2026-10")
-    args = parser.parse_args()
-    home = args.data / "close-home"
-    shutil.rmtree(home, ignore_errors=True)
-    os.environ.update(BILLING_HOME=str(home), BILLING_SNAPSHOT_ROOT=str(args.data / "snapshots"))
-    settings = Settings.from_env()
+    args = month_arguments(__doc__.splitlines()[0])
+    settings, ledger = fresh_home(args.data, "close-home")
     started = time.perf_counter()
-    Ledger(settings.ledger_url).import_directory(load_directory(args.data / "directory.yaml"))
+    import_directory(ledger, args.data)
     imported = time.perf_counter()
 
     from billing_jobs.runner import close_month  # Dagster loads here, after the clock above
 
-    marks = {}
-    close_month(settings, args.period, lambda message: marks.setdefault(message.split()[0], time.perf_counter()))
+    close_month(settings, args.period)
     finished = time.perf_counter()
     import dagster as dg
 
@@ -39,7 +26,7 @@ def main() -> None:
     for record in instance.get_run_records():
         for stats in instance.get_run_step_stats(record.dagster_run.run_id):
             steps[stats.step_key] = stats.end_time - stats.start_time
-    tenants = len(Ledger(settings.ledger_url).tenants())
+    tenants = len(ledger.tenants())
     print(f"tenants               {tenants:>12,}")
     print(f"directory import      {imported - started:>10.1f} s")
     print(f"close (ingest + month){finished - imported:>10.1f} s")

@@ -4,11 +4,17 @@
 """
 import argparse
 import calendar
+import os
+import shutil
 import time
 from pathlib import Path
 
 import duckdb
 import yaml
+
+from billing.directory import load_directory
+from billing.ledger import Ledger
+from billing.settings import Settings
 
 GENERATE = """
 COPY (
@@ -47,6 +53,28 @@ def generate(out: Path, events: int, tenants: int, period: str) -> None:
         last = events if day == days - 1 else (day + 1) * per_day
         con.execute(GENERATE, {"day": f"{period}-{day + 1:02d}", "tenants": tenants, "first": day * per_day,
                                "last": last, "path": str(folder / "part-0000.parquet")})
+
+
+def month_arguments(description: str) -> argparse.Namespace:
+    """The arguments of the benchmarks that run a generated month."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("data", type=Path, help="a folder made by benchmarks/generate.py")
+    parser.add_argument("--period", default="2026-10")
+    return parser.parse_args()
+
+
+def fresh_home(data: Path, name: str) -> tuple[Settings, Ledger]:
+    """An empty BILLING_HOME under the generated month, with its snapshots and an empty ledger. It is also
+    set in the environment, where the Dagster resources read it."""
+    home = data / name
+    shutil.rmtree(home, ignore_errors=True)
+    os.environ.update(BILLING_HOME=str(home), BILLING_SNAPSHOT_ROOT=str(data / "snapshots"))
+    settings = Settings.from_env()
+    return settings, Ledger(settings.ledger_url)
+
+
+def import_directory(ledger: Ledger, data: Path) -> None:
+    ledger.import_directory(load_directory(data / "directory.yaml"))
 
 
 def main() -> None:

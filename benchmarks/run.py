@@ -2,20 +2,15 @@
 
     uv run python benchmarks/run.py benchmarks/data/10m
 """
-import argparse
-import shutil
 import time
-from pathlib import Path
 
 import duckdb
 
 from billing.aggregate import compute_daily_usage, compute_monthly_usage, compute_storage_peaks
-from billing.directory import load_directory
 from billing.ingest import ingest_days, prepare_ingest
-from billing.ledger import Ledger
-from billing.settings import Settings
 from billing.snapshots import SnapshotRoot
 from billing.warehouse import Warehouse
+from generate import fresh_home, import_directory, month_arguments
 
 BARE = """
 CREATE OR REPLACE TEMP TABLE bare AS
@@ -25,15 +20,9 @@ FROM read_parquet($files) GROUP BY ALL
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="a folder made by benchmarks/generate.py")
-    parser.add_argument("--period", default="2026-10")
-    args = parser.parse_args()
-    home = args.data / "home"
-    shutil.rmtree(home, ignore_errors=True)
-    settings = Settings.from_env({"BILLING_HOME": str(home), "BILLING_SNAPSHOT_ROOT": str(args.data / "snapshots")})
-    ledger = Ledger(settings.ledger_url)
-    ledger.import_directory(load_directory(args.data / "directory.yaml"))
+    args = month_arguments(__doc__.splitlines()[0])
+    settings, ledger = fresh_home(args.data, "home")
+    import_directory(ledger, args.data)
     tenant_ids = [t.tenant_id for t in ledger.tenants()]
 
     warehouse = Warehouse(settings.warehouse_dir)
