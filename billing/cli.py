@@ -212,15 +212,16 @@ def parser() -> argparse.ArgumentParser:
     importing.add_argument("file")
     importing.set_defaults(handler=cmd_tenants_import)
 
-    usage = commands.add_parser("usage", help="UsageMetrics of a tenant and month (month to date for this month)")
-    usage.add_argument("--tenant", required=True)
-    usage.add_argument("--month", required=True, help="YYYY-MM")
-    usage.set_defaults(handler=cmd_usage)
-
-    breakdown = commands.add_parser("breakdown", help="CostBreakdown of a tenant's month (an estimate before invoicing)")
-    breakdown.add_argument("--tenant", required=True)
-    breakdown.add_argument("--month", required=True, help="YYYY-MM")
-    breakdown.set_defaults(handler=cmd_breakdown)
+    of_month = []
+    for name, handler, description in (
+        ("usage", cmd_usage, "UsageMetrics of a tenant and month (month to date for this month)"),
+        ("breakdown", cmd_breakdown, "CostBreakdown of a tenant's month (an estimate before invoicing)"),
+    ):
+        command = commands.add_parser(name, help=description)
+        command.add_argument("--tenant", required=True)
+        command.add_argument("--month", required=True, help="YYYY-MM")
+        command.set_defaults(handler=handler)
+        of_month.append(command)
 
     invoices = commands.add_parser("invoices", help="a tenant's invoice history (or: invoices mark-paid ID)")
     invoices.add_argument("--tenant")
@@ -265,7 +266,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--tenants", type=int, default=60)
     demo.set_defaults(handler=cmd_demo)
 
-    for sub in (importing, usage, breakdown, invoices, mark_paid, show, method_set, alerts, budgets_set, close, demo):
+    for sub in (importing, *of_month, invoices, mark_paid, show, method_set, alerts, budgets_set, close, demo):
         sub.add_argument("--json", action="store_true", help="print JSON on stdout")
     return root
 
