@@ -14,11 +14,11 @@ import duckdb
 
 from billing.settings import BillingError
 from billing.snapshots import SnapshotFile, SnapshotRoot, fingerprint
-from billing.sql import query
+from billing.sql import query, statements
 from billing.warehouse import Warehouse
 
-# Bump when validation or dedup rules change, so that every day is ingested again.
-RULES_VERSION = "1"
+# Bump when validation, dedup or the partition layout change, so that every day is ingested again.
+RULES_VERSION = "2"
 REQUIRED_COLUMNS = ("event_id", "occurred_at", "tenant_id", "service", "metric", "quantity")
 OPTIONAL_COLUMNS = ("user_id", "workload")
 
@@ -82,10 +82,26 @@ def _stage(con: duckdb.DuckDBPyConnection, day: date, files: list[SnapshotFile])
             raise _unreadable(item, error) from None
 
 
+def _clear_day(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in statements("warehouse/day_clear"):
+        con.execute(statement)
+
+
+def _find_seen_before(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, day: date) -> None:
+    """Fill `seen_before`: a scan of every other day's keys first, then ids and content from the few days that
+    share one (a day's re-sent events usually come from a day or two before)."""
+    days = con.execute(query("warehouse/shared_key_days"), {"day": day}).fetchall()
+    if days:
+        files = [str(warehouse.partition_path("events", shared.isoformat())) for (shared,) in days]
+        con.execute(query("warehouse/seen_before"), {"files": files})
+
+
 def _classify_and_write(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, result: DayResult, fingerprint: str) -> None:
-    rows = con.sql(query("warehouse/partition_day"), params={"day": result.day})
+    _find_seen_before(con, warehouse, result.day)
+    con.execute(query("warehouse/suspects"))
+    rows = con.sql(query("warehouse/partition_day"))
     path = warehouse.write_partition(con, "events", result.day.isoformat(), rows, fingerprint)
-    con.execute(query("warehouse/staged_clear"))
+    _clear_day(con)
     for status, reason, count in con.execute(query("warehouse/partition_counts"), {"path": str(path)}).fetchall():
         result.rows_read += count
         if status == "accepted":
@@ -107,7 +123,7 @@ def ingest_days(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, snapshots:
     files and tenants are unchanged since its last ingestion is skipped.
     """
     results = []
-    con.execute(query("warehouse/staged_clear"))
+    _clear_day(con)  # of a day whose ingestion failed on this connection
     for day in sorted(days):
         result = DayResult(day)
         results.append(result)

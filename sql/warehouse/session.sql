@@ -8,6 +8,7 @@ CREATE TEMP TABLE staged (
     source_row BIGINT NOT NULL,
     event_id VARCHAR,
     occurred_at TIMESTAMPTZ,
+    usage_day DATE,
     tenant_id VARCHAR,
     user_id VARCHAR,
     service VARCHAR,
@@ -21,10 +22,18 @@ CREATE TEMP TABLE staged (
     content_hash UBIGINT
 );
 
+-- Accepted events of other days that share a key with a staged row (see seen_before.sql).
+CREATE TEMP TABLE seen_before (event_id VARCHAR, content_hash UBIGINT);
+
+-- Valid staged rows whose event_key repeats, here or on another day (see suspects.sql).
+CREATE TEMP TABLE suspects (
+    source_file VARCHAR, source_row BIGINT, nth BIGINT, first_content UBIGINT, content_hash UBIGINT,
+    seen_content UBIGINT
+);
+
 -- The layout of an arrival day's partition (see partition_day.sql), for a warehouse with none yet.
 CREATE TEMP TABLE events_template AS
-SELECT NULL::VARCHAR AS row_type, arrival_day, source_file, source_row, NULL::VARCHAR AS status,
-       NULL::VARCHAR AS reason, event_id, NULL::UBIGINT AS event_key, NULL::UBIGINT AS content_hash,
-       NULL::DATE AS usage_day, occurred_at, tenant_id, user_id, service, metric, workload, quantity,
-       raw_occurred_at, raw_quantity, NULL::DECIMAL(38, 9) AS peak_reading, NULL::BIGINT AS events
+SELECT NULL::VARCHAR AS status, arrival_day, source_file, source_row, reason, event_id, event_key, content_hash,
+       usage_day, NULL::JSON AS detail, tenant_id, user_id, service, metric, workload, quantity,
+       NULL::DECIMAL(38, 9) AS peak_reading, NULL::BIGINT AS events
 FROM staged WHERE false;

@@ -1,10 +1,11 @@
 -- Normalise one snapshot file (exposed as the view snapshot_file) into `staged`, with the first rule
 -- each row breaks (NULL when it breaks none) and its dedup keys.
--- Text timestamps must carry a UTC offset; typed Parquet timestamps without a zone are UTC.
+-- Text timestamps must carry a UTC offset; typed Parquet timestamps without a zone are UTC. The usage day
+-- is the UTC date of occurred_at, taken from its epoch (a cast of TIMESTAMPTZ to DATE costs a time zone lookup).
 -- The raw text of a timestamp or quantity is kept only where it could not be parsed.
 INSERT INTO staged
-SELECT $arrival_day, $source_file, source_row, event_id, occurred_at, tenant_id, user_id, service, metric, workload,
-       quantity,
+SELECT $arrival_day, $source_file, source_row, event_id, occurred_at, make_timestamp(epoch_us(occurred_at))::DATE,
+       tenant_id, user_id, service, metric, workload, quantity,
        CASE WHEN occurred_at IS NULL THEN raw_occurred_at::VARCHAR END,
        CASE WHEN quantity IS NULL THEN raw_quantity::VARCHAR END,
        CASE

@@ -1,0 +1,20 @@
+-- Valid staged rows that may repeat an event: their 8-byte event_key repeats in this day's folder or
+-- is the key of an accepted event of another day (seen_before). Only these are compared closely (see
+-- partition_day.sql), so the common case, an event seen once, costs one key probe. Within a day, the
+-- first by file name and row comes first.
+INSERT INTO suspects
+WITH repeated_keys AS (
+    SELECT event_key FROM staged WHERE reason IS NULL GROUP BY event_key HAVING count(*) > 1
+)
+SELECT s.source_file, s.source_row,
+       row_number() OVER same_id AS nth,
+       first_value(s.content_hash) OVER same_id AS first_content,
+       s.content_hash,
+       b.content_hash AS seen_content
+FROM (SELECT *
+      FROM staged
+      WHERE reason IS NULL
+        AND (event_key IN (SELECT event_key FROM repeated_keys)
+             OR event_key IN (SELECT hash(event_id) FROM seen_before))) s
+LEFT JOIN seen_before b USING (event_id)
+WINDOW same_id AS (PARTITION BY s.event_id ORDER BY s.source_file, s.source_row)
