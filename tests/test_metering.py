@@ -93,3 +93,37 @@ def test_live_totals_equal_the_closed_month_aggregates(billing_home):
         compute_monthly_usage(con)
         assert live_monthly_totals(con, period) == monthly_totals(con)
     assert live_monthly_totals(con, "2026-11")["demo-pro"]["storage_gb"] == Decimal("100.5")
+
+
+def test_daily_usage_merges_late_and_early_events_with_their_day(billing_home):
+    """Daily usage passes a day's own sums through and re-sums only keys that also arrived in another folder:
+    it must equal a plain aggregation of every arrival day's sums."""
+    from billing.aggregate import compute_daily_usage
+    from billing.warehouse import Warehouse
+    from tests.conftest import Metering
+
+    metering = Metering(billing_home)
+    metering.import_tenants(tenant("acme"), tenant("beta"))
+    metering.write("2026-10-01", [event("a1", "2026-10-01T10:00:00Z", quantity="1"),
+                                  event("a2", "2026-10-01T11:00:00Z", metric="storage_gb", quantity="5", user_id=None),
+                                  event("early", "2026-10-02T00:10:00+00:00", quantity="2"),
+                                  event("b1", "2026-10-01T12:00:00Z", tenant_id="beta", quantity="3")])
+    metering.write("2026-10-02", [event("a3", "2026-10-02T10:00:00Z", quantity="4"),
+                                  event("late1", "2026-10-01T23:00:00Z", quantity="8"),
+                                  event("late2", "2026-10-01T23:30:00Z", metric="storage_gb", quantity="9", user_id=None),
+                                  event("late3", "2026-10-01T23:40:00Z", tenant_id="beta", metric="sql_queries",
+                                        service="query_engine", quantity="6")])
+    metering.write("2026-10-03", [event("late4", "2026-10-01T23:50:00Z", quantity="16")])
+    metering.ingest("2026-10-01", "2026-10-02", "2026-10-03")
+    con = Warehouse(metering.settings.warehouse_dir).connect()
+    compute_daily_usage(con, "2026-10")
+    plain = con.sql("""SELECT usage_day, tenant_id, service, metric, workload, user_id, sum(quantity), max(peak_reading),
+                              sum(events) FROM arrival_usage GROUP BY ALL ORDER BY ALL""").fetchall()
+    merged = con.sql("SELECT * EXCLUDE (period) FROM month_daily_usage ORDER BY ALL").fetchall()
+    assert merged == plain
+    acme_tokens = [(str(day), quantity, events) for day, tenant_id, _, metric, _, _, quantity, _, events in merged
+                   if tenant_id == "acme" and metric == "llm_tokens"]
+    assert acme_tokens == [("2026-10-01", 25, 3), ("2026-10-02", 6, 2)]
+    acme_storage = [(peak, events) for _, tenant_id, _, metric, _, _, _, peak, events in merged
+                    if tenant_id == "acme" and metric == "storage_gb"]
+    assert acme_storage == [(9, 2)]
