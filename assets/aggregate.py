@@ -3,7 +3,8 @@
 import dagster as dg
 
 from assets.ingest import WAREHOUSE_POOL, usage_events
-from billing.aggregate import compute_daily_usage, compute_monthly_usage, compute_storage_peaks, monthly_totals
+from billing.aggregate import (compute_daily_usage, compute_monthly_usage, compute_storage_peaks, monthly_totals,
+                               read_daily_usage, write_daily_usage)
 from billing.directory import month_days
 from billing.sql import query
 from billing_jobs.partitions import monthly_partitions
@@ -27,7 +28,7 @@ def daily_usage(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.
     con = warehouse.connect()
     compute_daily_usage(con, period)
     compute_storage_peaks(con)
-    warehouse.write_partition(con, "daily_usage", period, con.table("month_daily_usage"))
+    write_daily_usage(con, warehouse, period)
     warehouse.write_partition(con, "storage_peaks", period, con.table("month_storage_peaks"))
     return dg.MaterializeResult(metadata={
         "rows": len(con.table("month_daily_usage")),
@@ -42,7 +43,7 @@ def monthly_usage(context: dg.AssetExecutionContext, billing: BillingStore) -> d
     period = context.partition_key
     warehouse = billing.warehouse()
     con = warehouse.connect()
-    con.execute(query("warehouse/daily_usage_stored"), {"period": period})
+    read_daily_usage(con, warehouse, period)
     compute_monthly_usage(con)
     warehouse.write_partition(con, "monthly_usage", period, con.table("month_usage"))
     totals = monthly_totals(con)
@@ -62,10 +63,11 @@ def monthly_usage(context: dg.AssetExecutionContext, billing: BillingStore) -> d
 def monthly_usage_reconciles(context: dg.AssetCheckExecutionContext, billing: BillingStore) -> dg.AssetCheckResult:
     period = context.run.tags.get("dagster/partition")
     days = month_days(period)
-    con = billing.warehouse().connect()
+    warehouse = billing.warehouse()
+    con = warehouse.connect()
     [(events, summed)] = con.execute(query("warehouse/month_event_totals"),
                                      {"first_day": days[0], "last_day": days[-1]}).fetchall()
-    con.execute(query("warehouse/daily_usage_stored"), {"period": period})
+    read_daily_usage(con, warehouse, period)
     [(aggregated,)] = con.execute(query("warehouse/month_counter_totals")).fetchall()
     return dg.AssetCheckResult(
         passed=events == summed == aggregated,

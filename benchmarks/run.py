@@ -6,7 +6,7 @@ import time
 
 import duckdb
 
-from billing.aggregate import compute_daily_usage, compute_monthly_usage, compute_storage_peaks
+from billing.aggregate import compute_daily_usage, compute_monthly_usage, compute_storage_peaks, write_daily_usage
 from billing.ingest import ingest_days, prepare_ingest
 from billing.snapshots import SnapshotRoot
 from billing.warehouse import Warehouse
@@ -39,8 +39,8 @@ def main() -> None:
     compute_daily_usage(con, args.period)
     compute_storage_peaks(con)
     compute_monthly_usage(con)
-    for dataset, table in (("daily_usage", "month_daily_usage"), ("storage_peaks", "month_storage_peaks"),
-                           ("monthly_usage", "month_usage")):
+    write_daily_usage(con, warehouse, args.period)
+    for dataset, table in (("storage_peaks", "month_storage_peaks"), ("monthly_usage", "month_usage")):
         warehouse.write_partition(con, dataset, args.period, con.table(table))
     aggregate_seconds = time.perf_counter() - started
 

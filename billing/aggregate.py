@@ -9,6 +9,7 @@ import duckdb
 from billing.breakdown import UsageRow
 from billing.directory import month_days
 from billing.sql import query
+from billing.warehouse import Warehouse
 
 
 def compute_daily_usage(con: duckdb.DuckDBPyConnection, period: str, tenant_id: str | None = None) -> None:
@@ -17,6 +18,17 @@ def compute_daily_usage(con: duckdb.DuckDBPyConnection, period: str, tenant_id: 
     con.execute(query("warehouse/daily_usage"), {
         "period": period, "first_day": days[0], "last_day": days[-1], "tenant_id": tenant_id,
     })
+
+
+def write_daily_usage(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, period: str) -> None:
+    """Store month_daily_usage as the month's daily_usage partition; the period is its key, not a column."""
+    warehouse.write_partition(con, "daily_usage", period, con.table("month_daily_usage").project("* EXCLUDE (period)"))
+
+
+def read_daily_usage(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, period: str) -> None:
+    """Fill month_daily_usage from the month's stored daily_usage partition."""
+    path = warehouse.partition_path("daily_usage", period)
+    con.execute(query("warehouse/daily_usage_stored"), {"period": period, "path": str(path)})
 
 
 def compute_storage_peaks(con: duckdb.DuckDBPyConnection) -> None:

@@ -4,7 +4,8 @@
 --     quarantine and the dedup key (event_id, event_key, content_hash). A row that was not billed keeps
 --     what was read in `detail`; a billed row is found again in its file by source_file and source_row.
 --   usage rows (no status): the day's billed usage summed by usage day, tenant, service, metric,
---     workload and user, with the largest single reading (what a storage gauge bills) and the event count.
+--     workload and user, with the event count and, for the storage gauge, the largest single reading
+--     (what it is billed on; counters have no reading).
 -- A valid row whose event_id was accepted before (on another day, or earlier in this day's folder) is a
 -- duplicate when its content is the same, and quarantined as a conflict when it is not: the first
 -- version seen stays billed. Only the suspects (see suspects.sql) can be either.
@@ -37,7 +38,7 @@ SELECT status, arrival_day, source_file, source_row, reason, event_id, event_key
 FROM classified
 UNION ALL
 SELECT NULL, arrival_day, NULL, NULL, NULL, NULL, NULL, NULL, usage_day, NULL, tenant_id, user_id, service, metric,
-       workload, sum(quantity), max(quantity), count(*)
+       workload, sum(quantity), CASE WHEN metric = 'storage_gb' THEN max(quantity) END, count(*)
 FROM classified
 WHERE status = 'accepted'
 GROUP BY arrival_day, usage_day, tenant_id, user_id, service, metric, workload
