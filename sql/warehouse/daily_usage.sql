@@ -14,24 +14,22 @@ WITH month AS NOT MATERIALIZED (
     WHERE usage_day BETWEEN $first_day AND $last_day
       AND ($tenant_id IS NULL OR tenant_id = $tenant_id)
 ),
-off_day AS MATERIALIZED (
-    SELECT * FROM month WHERE NOT on_its_day
+off_day_keys AS MATERIALIZED (
+    SELECT DISTINCT usage_day, tenant_id, service, metric, workload, user_id FROM month WHERE NOT on_its_day
+),
+marked AS NOT MATERIALIZED (
+    SELECT m.*, k.usage_day IS NOT NULL AS to_merge
+    FROM month m
+    LEFT JOIN off_day_keys k
+        ON k.usage_day = m.usage_day AND k.tenant_id = m.tenant_id AND k.service = m.service AND k.metric = m.metric
+       AND k.workload IS NOT DISTINCT FROM m.workload AND k.user_id IS NOT DISTINCT FROM m.user_id
 )
 SELECT $period AS period, usage_day, tenant_id, service, metric, workload, user_id, quantity, peak_reading, events
-FROM month m
-ANTI JOIN off_day o
-    ON o.usage_day = m.usage_day AND o.tenant_id = m.tenant_id AND o.service = m.service AND o.metric = m.metric
-   AND o.workload IS NOT DISTINCT FROM m.workload AND o.user_id IS NOT DISTINCT FROM m.user_id
-WHERE m.on_its_day
+FROM marked
+WHERE NOT to_merge
 UNION ALL
 SELECT $period, usage_day, tenant_id, service, metric, workload, user_id,
        sum(quantity), max(peak_reading), sum(events)
-FROM (SELECT m.*
-      FROM month m
-      SEMI JOIN off_day o
-          ON o.usage_day = m.usage_day AND o.tenant_id = m.tenant_id AND o.service = m.service AND o.metric = m.metric
-         AND o.workload IS NOT DISTINCT FROM m.workload AND o.user_id IS NOT DISTINCT FROM m.user_id
-      WHERE m.on_its_day
-      UNION ALL
-      SELECT * FROM off_day)
+FROM marked
+WHERE to_merge
 GROUP BY usage_day, tenant_id, service, metric, workload, user_id
