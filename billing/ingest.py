@@ -1,9 +1,10 @@
 """Ingest arrival days of usage snapshots into the warehouse: validate, deduplicate, quarantine.
 
 Free of Dagster: the asset in assets/ingest.py calls `ingest_days` for its partition range.
-Days are ingested one after the other, each in two passes: its files are normalised and checked
-into the `staged` table, then one query deduplicates them and writes the day's partition,
-replacing it atomically. Within a day, dedup follows file name and row.
+Days are ingested one after the other. A day's files are normalised and checked into the `staged`
+table; the rows that may repeat an event (their key repeats in the day or was accepted on another
+day) are picked out as `suspects`; then one query classifies every row and writes the day's
+partition, replacing it atomically. Within a day, dedup follows file name and row.
 """
 from __future__ import annotations
 
