@@ -3,8 +3,8 @@
 import dagster as dg
 
 from assets.ingest import WAREHOUSE_POOL, usage_events
-from billing.aggregate import (compute_daily_usage, compute_monthly_usage, compute_storage_peaks, monthly_totals,
-                               read_daily_usage, write_daily_usage)
+from billing.aggregate import (compute_monthly_usage, compute_storage_peaks, monthly_totals, read_daily_usage,
+                               write_daily_usage)
 from billing.directory import month_days
 from billing.sql import query
 from billing_jobs.partitions import monthly_partitions
@@ -26,9 +26,8 @@ def daily_usage(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.
     period = context.partition_key
     warehouse = billing.warehouse()
     con = warehouse.connect()
-    compute_daily_usage(con, period)
-    compute_storage_peaks(con)
     write_daily_usage(con, warehouse, period)
+    compute_storage_peaks(con)
     warehouse.write_partition(con, "storage_peaks", period, con.table("month_storage_peaks"))
     return dg.MaterializeResult(metadata={
         "rows": len(con.table("month_daily_usage")),

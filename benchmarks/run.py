@@ -6,7 +6,7 @@ import time
 
 import duckdb
 
-from billing.aggregate import compute_daily_usage, compute_monthly_usage, compute_storage_peaks, write_daily_usage
+from billing.aggregate import compute_monthly_usage, compute_storage_peaks, write_daily_usage
 from billing.ingest import ingest_days, prepare_ingest
 from billing.snapshots import SnapshotRoot
 from billing.warehouse import Warehouse
@@ -36,10 +36,9 @@ def main() -> None:
 
     started = time.perf_counter()
     con = warehouse.connect()
-    compute_daily_usage(con, args.period)
+    write_daily_usage(con, warehouse, args.period)
     compute_storage_peaks(con)
     compute_monthly_usage(con)
-    write_daily_usage(con, warehouse, args.period)
     for dataset, table in (("storage_peaks", "month_storage_peaks"), ("monthly_usage", "month_usage")):
         warehouse.write_partition(con, dataset, args.period, con.table(table))
     aggregate_seconds = time.perf_counter() - started

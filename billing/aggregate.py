@@ -12,23 +12,30 @@ from billing.sql import query
 from billing.warehouse import Warehouse
 
 
-def compute_daily_usage(con: duckdb.DuckDBPyConnection, period: str, tenant_id: str | None = None) -> None:
-    """Fill the temp table month_daily_usage from the accepted events of the month."""
+def _daily_usage(con: duckdb.DuckDBPyConnection, period: str, tenant_id: str | None = None) -> duckdb.DuckDBPyRelation:
     days = month_days(period)
-    con.execute(query("warehouse/daily_usage"), {
-        "period": period, "first_day": days[0], "last_day": days[-1], "tenant_id": tenant_id,
+    return con.sql(query("warehouse/daily_usage"), params={
+        "first_day": days[0], "last_day": days[-1], "tenant_id": tenant_id,
     })
 
 
+def compute_daily_usage(con: duckdb.DuckDBPyConnection, period: str, tenant_id: str | None = None) -> None:
+    """Fill the temp table month_daily_usage with the month's daily usage, of one tenant or of all."""
+    _daily_usage(con, period, tenant_id).to_view("daily_usage_rows")
+    con.execute(query("warehouse/daily_usage_table"), {"period": period})
+
+
 def write_daily_usage(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, period: str) -> None:
-    """Store month_daily_usage as the month's daily_usage partition; the period is its key, not a column."""
-    warehouse.write_partition(con, "daily_usage", period, con.table("month_daily_usage").project("* EXCLUDE (period)"))
+    """Write the month's daily usage as its daily_usage partition, straight from the query, then read
+    month_daily_usage from it."""
+    warehouse.write_partition(con, "daily_usage", period, _daily_usage(con, period))
+    read_daily_usage(con, warehouse, period)
 
 
 def read_daily_usage(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, period: str) -> None:
-    """Fill month_daily_usage from the month's stored daily_usage partition."""
+    """month_daily_usage as a view of the month's stored daily_usage partition."""
     path = warehouse.partition_path("daily_usage", period)
-    con.execute(query("warehouse/daily_usage_stored"), {"period": period, "path": str(path)})
+    con.sql(query("warehouse/daily_usage_stored"), params={"period": period, "path": str(path)}).to_view("month_daily_usage")
 
 
 def compute_storage_peaks(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,2 +1,2 @@
--- A month's daily usage as the daily_usage asset wrote it (its file: $path).
-CREATE OR REPLACE TEMP TABLE month_daily_usage AS SELECT $period AS period, * FROM read_parquet($path)
+-- A month's daily usage as its daily_usage partition file ($path) holds it; the period is the file's key.
+SELECT $period AS period, * FROM read_parquet($path)
