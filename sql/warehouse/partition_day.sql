@@ -20,11 +20,12 @@ WITH decided AS NOT MATERIALIZED (
                END AS reason),
            d.seen_content IS NOT NULL OR d.nth > 1 AS repeated
     FROM staged s
-    LEFT JOIN suspects d USING (source_file, source_row)
+    LEFT JOIN suspects d ON d.staged_row = s.rowid
 ),
 classified AS NOT MATERIALIZED (
     SELECT * EXCLUDE (repeated),
-           CASE WHEN reason IS NOT NULL THEN 'quarantined' WHEN repeated THEN 'duplicate' ELSE 'accepted' END AS status
+           CASE WHEN reason IS NOT NULL THEN 'quarantined'::event_status WHEN repeated THEN 'duplicate'::event_status
+                ELSE 'accepted'::event_status END AS status
     FROM decided
 )
 SELECT status, arrival_day, source_file, source_row, reason, event_id, event_key, content_hash,

@@ -1,6 +1,10 @@
 -- Set up a DuckDB session on the warehouse: UTC, and the tables ingestion works in.
 SET TimeZone = 'UTC';
 
+-- What became of a snapshot row. An enum is written to Parquet as its codes, cheaper than a string per row;
+-- it reads back as text.
+CREATE TYPE event_status AS ENUM ('accepted', 'duplicate', 'quarantined');
+
 -- Snapshot rows of the arrival day being ingested, normalised and checked (see stage_file.sql).
 CREATE TEMP TABLE staged (
     arrival_day DATE NOT NULL,
@@ -25,9 +29,9 @@ CREATE TEMP TABLE staged (
 -- Accepted events of other days that share a key with a staged row (see seen_before.sql).
 CREATE TEMP TABLE seen_before (event_id VARCHAR, content_hash UBIGINT);
 
--- Valid staged rows whose event_key repeats, here or on another day (see suspects.sql).
+-- Valid staged rows whose event_key repeats, here or on another day (see suspects.sql), by their rowid in staged.
 CREATE TEMP TABLE suspects (
-    source_file VARCHAR, source_row BIGINT, nth BIGINT, first_content UBIGINT, content_hash UBIGINT,
+    staged_row BIGINT, nth BIGINT, first_content UBIGINT, content_hash UBIGINT,
     seen_content UBIGINT
 );
 

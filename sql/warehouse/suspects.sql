@@ -6,12 +6,12 @@ INSERT INTO suspects
 WITH repeated_keys AS (
     SELECT event_key FROM staged WHERE reason IS NULL GROUP BY event_key HAVING count(*) > 1
 )
-SELECT s.source_file, s.source_row,
+SELECT s.rowid,
        row_number() OVER same_id AS nth,
        first_value(s.content_hash) OVER same_id AS first_content,
        s.content_hash,
        b.content_hash AS seen_content
-FROM (SELECT *
+FROM (SELECT rowid, *
       FROM staged
       WHERE reason IS NULL
         AND (event_key IN (SELECT event_key FROM repeated_keys)
