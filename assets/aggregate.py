@@ -28,7 +28,7 @@ def daily_usage(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.
     con = warehouse.connect()
     write_daily_usage(con, warehouse, period)
     compute_storage_peaks(con)
-    warehouse.write_partition(con, "storage_peaks", period, con.table("month_storage_peaks"))
+    warehouse.write_partition(con, "storage_peaks", period, {"rows": con.table("month_storage_peaks")})
     return dg.MaterializeResult(metadata={
         "rows": len(con.table("month_daily_usage")),
         "storage_peaks": dg.MetadataValue.md(_markdown(con, "month_storage_peaks")),
@@ -44,7 +44,7 @@ def monthly_usage(context: dg.AssetExecutionContext, billing: BillingStore) -> d
     con = warehouse.connect()
     read_daily_usage(con, warehouse, period)
     compute_monthly_usage(con)
-    warehouse.write_partition(con, "monthly_usage", period, con.table("month_usage"))
+    warehouse.write_partition(con, "monthly_usage", period, {"rows": con.table("month_usage")})
     totals = monthly_totals(con)
     by_metric: dict = {}
     for metrics in totals.values():

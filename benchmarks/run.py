@@ -40,7 +40,7 @@ def main() -> None:
     compute_storage_peaks(con)
     compute_monthly_usage(con)
     for dataset, table in (("storage_peaks", "month_storage_peaks"), ("monthly_usage", "month_usage")):
-        warehouse.write_partition(con, dataset, args.period, con.table(table))
+        warehouse.write_partition(con, dataset, args.period, {"rows": con.table(table)})
     aggregate_seconds = time.perf_counter() - started
 
     files = sorted(str(p) for p in (args.data / "snapshots").glob("dt=*/*.parquet"))

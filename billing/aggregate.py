@@ -28,13 +28,13 @@ def compute_daily_usage(con: duckdb.DuckDBPyConnection, period: str, tenant_id: 
 def write_daily_usage(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, period: str) -> None:
     """Write the month's daily usage as its daily_usage partition, straight from the query, then read
     month_daily_usage from it."""
-    warehouse.write_partition(con, "daily_usage", period, _daily_usage(con, period))
+    warehouse.write_partition(con, "daily_usage", period, {"rows": _daily_usage(con, period)})
     read_daily_usage(con, warehouse, period)
 
 
 def read_daily_usage(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, period: str) -> None:
     """month_daily_usage as a view of the month's stored daily_usage partition."""
-    path = warehouse.partition_path("daily_usage", period)
+    path = warehouse.partition_file("daily_usage", period)
     con.sql(query("warehouse/daily_usage_stored"), params={"period": period, "path": str(path)}).to_view("month_daily_usage")
 
 

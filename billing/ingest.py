@@ -3,8 +3,8 @@
 Free of Dagster: the asset in assets/ingest.py calls `ingest_days` for its partition range.
 Days are ingested one after the other. A day's files are normalised and checked into the `staged`
 table; the rows that may repeat an event (their key repeats in the day or was accepted on another
-day) are picked out as `suspects`; then one query classifies every row and writes the day's
-partition, replacing it atomically. Within a day, dedup follows file name and row.
+day) are picked out as `suspects`; then every row is classified (the view `classified`) and the day's
+partition is written from it, replacing the old one atomically. Within a day, dedup follows file name and row.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from billing.sql import query, statements
 from billing.warehouse import Warehouse
 
 # Bump when validation, dedup or the partition layout change, so that every day is ingested again.
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 REQUIRED_COLUMNS = ("event_id", "occurred_at", "tenant_id", "service", "metric", "quantity")
 OPTIONAL_COLUMNS = ("user_id", "workload")
 
@@ -65,6 +65,7 @@ def _open_file(con: duckdb.DuckDBPyConnection, item: SnapshotFile) -> duckdb.Duc
 def prepare_ingest(con: duckdb.DuckDBPyConnection, snapshots: SnapshotRoot, tenant_ids: list[str]) -> None:
     """Load the tenants that events may name, and make the snapshot root readable by DuckDB."""
     con.execute(query("warehouse/known_tenants"), {"tenant_ids": sorted(tenant_ids)})
+    con.execute(query("warehouse/classify"))
     snapshots.register(con)
 
 
@@ -93,16 +94,18 @@ def _find_seen_before(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, day:
     share one (a day's re-sent events usually come from a day or two before)."""
     days = con.execute(query("warehouse/shared_key_days"), {"day": day}).fetchall()
     if days:
-        files = [str(warehouse.partition_path("events", shared.isoformat())) for (shared,) in days]
+        files = [str(warehouse.partition_file("events", shared.isoformat())) for (shared,) in days]
         con.execute(query("warehouse/seen_before"), {"files": files})
 
 
 def _classify_and_write(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, result: DayResult, fingerprint: str) -> None:
     _find_seen_before(con, warehouse, result.day)
     con.execute(query("warehouse/suspects"))
-    rows = con.sql(query("warehouse/partition_day"))
-    path = warehouse.write_partition(con, "events", result.day.isoformat(), rows, fingerprint)
+    warehouse.write_partition(con, "events", result.day.isoformat(), {
+        "rows": con.sql(query("warehouse/partition_rows")), "usage": con.sql(query("warehouse/partition_usage")),
+    }, fingerprint)
     _clear_day(con)
+    path = warehouse.partition_file("events", result.day.isoformat())
     for status, reason, count in con.execute(query("warehouse/partition_counts"), {"path": str(path)}).fetchall():
         result.rows_read += count
         if status == "accepted":

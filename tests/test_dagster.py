@@ -60,12 +60,12 @@ def test_close_materializes_partitions_with_operator_metadata(store):
 def test_rerunning_a_month_gives_identical_outputs(store):
     with dg.instance_for_test() as instance:
         run_close(store, instance)
-        files = ["daily_usage/2026-10.parquet", "storage_peaks/2026-10.parquet", "monthly_usage/2026-10.parquet"]
+        files = ["daily_usage/2026-10/rows.parquet", "storage_peaks/2026-10/rows.parquet", "monthly_usage/2026-10/rows.parquet"]
         before = {name: store.query(f"SELECT * FROM '{store.settings.warehouse_dir / name}' ORDER BY ALL") for name in files}
         report = (store.settings.reports_dir / "2026-10" / "usage_metrics.json").read_bytes()
         run_close(store, instance)
         after = {name: store.query(f"SELECT * FROM '{store.settings.warehouse_dir / name}' ORDER BY ALL") for name in files}
-        assert after == before and before["monthly_usage/2026-10.parquet"]
+        assert after == before and before["monthly_usage/2026-10/rows.parquet"]
         assert (store.settings.reports_dir / "2026-10" / "usage_metrics.json").read_bytes() == report
 
 

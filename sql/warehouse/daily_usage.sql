@@ -2,7 +2,7 @@
 -- every arrival day (events count for the day of their occurred_at in UTC, whichever folder they
 -- arrived in). `quantity` sums counters; `peak_reading` is the largest single storage reading, which
 -- is what the storage gauge is billed on.
--- Each arrival day's usage is already summed per usage day (see partition_day.sql), so a usage-day
+-- Each arrival day's usage is already summed per usage day (see partition_usage.sql), so a usage-day
 -- row from its own day's folder is final unless late or early events of the same key arrived in
 -- another folder. Only those few keys are summed again; the rest pass through in arrival order
 -- (day by day), which spares an aggregation of the whole month.

@@ -1,2 +1,2 @@
--- What an arrival day's partition file holds: its snapshot rows by status and quarantine reason.
-SELECT status, reason, count(*) AS rows FROM read_parquet($path) WHERE status IS NOT NULL GROUP BY ALL
+-- What an arrival day's partition holds: its snapshot rows ($path) by status and quarantine reason.
+SELECT status, reason, count(*) AS rows FROM read_parquet($path) GROUP BY ALL

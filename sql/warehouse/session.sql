@@ -35,9 +35,13 @@ CREATE TEMP TABLE suspects (
     seen_content UBIGINT
 );
 
--- The layout of an arrival day's partition (see partition_day.sql), for a warehouse with none yet.
+-- The layout of an arrival day's two partition files (see partition_rows.sql and partition_usage.sql), for a
+-- warehouse with none yet.
 CREATE TEMP TABLE events_template AS
 SELECT NULL::VARCHAR AS status, arrival_day, source_file, source_row, reason, event_id, event_key, content_hash,
-       usage_day, NULL::JSON AS detail, tenant_id, user_id, service, metric, workload, quantity,
+       usage_day, NULL::JSON AS detail
+FROM staged WHERE false;
+CREATE TEMP TABLE arrival_usage_template AS
+SELECT arrival_day, usage_day, tenant_id, user_id, service, metric, workload, quantity,
        NULL::DECIMAL(38, 9) AS peak_reading, NULL::BIGINT AS events
 FROM staged WHERE false;

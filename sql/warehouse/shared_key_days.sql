@@ -3,6 +3,6 @@
 -- file read in seen_before.sql, which keeps the accepted rows); ids and content are then read from these
 -- days alone.
 SELECT DISTINCT arrival_day
-FROM partitions_all
+FROM events
 WHERE arrival_day <> $day
   AND event_key IN (SELECT event_key FROM staged WHERE reason IS NULL)

@@ -1,6 +1,6 @@
 -- Valid staged rows that may repeat an event: their 8-byte event_key repeats in this day's folder or
 -- is the key of an accepted event of another day (seen_before). Only these are compared closely (see
--- partition_day.sql), so the common case, an event seen once, costs one key probe. Within a day, the
+-- classify.sql), so the common case, an event seen once, costs one key probe. Within a day, the
 -- first by file name and row comes first.
 INSERT INTO suspects
 WITH repeated_keys AS (

@@ -1,12 +1,7 @@
--- Readers see the warehouse through these views over the Parquet partitions (see partition_day.sql):
--- snapshot rows have a status, the day's usage sums have none.
-CREATE OR REPLACE TEMP VIEW events AS
-SELECT status, arrival_day, source_file, source_row, reason, event_id, event_key, content_hash, usage_day, detail
-FROM partitions_all WHERE status IS NOT NULL;
+-- Readers see the warehouse through views over the Parquet partitions: `events` (the snapshot rows of every
+-- arrival day, see partition_rows.sql) and `arrival_usage` (their usage sums, see partition_usage.sql) are
+-- made by Warehouse.refresh; these build on them.
 CREATE OR REPLACE TEMP VIEW usage_events AS SELECT * FROM events WHERE status = 'accepted';
-CREATE OR REPLACE TEMP VIEW arrival_usage AS
-SELECT arrival_day, usage_day, tenant_id, service, metric, workload, user_id, quantity, peak_reading, events
-FROM partitions_all WHERE status IS NULL;
 CREATE OR REPLACE TEMP VIEW quarantine AS
 SELECT arrival_day, source_file, source_row, reason, event_id,
        detail ->> 'occurred_at' AS occurred_at, detail ->> 'tenant_id' AS tenant_id, detail ->> 'user_id' AS user_id,

@@ -1,0 +1,45 @@
+import os
+
+import duckdb
+import pytest
+
+from billing.warehouse import Warehouse
+
+
+def rows(path):
+    return duckdb.sql(f"SELECT * FROM '{path}' ORDER BY ALL").fetchall()
+
+
+def test_a_partition_is_replaced_whole_and_its_old_version_removed(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    con = warehouse.connect()
+    warehouse.write_partition(con, "events", "2026-10-01", {"rows": con.sql("SELECT 1 AS a"), "usage": con.sql("SELECT 2 AS b")})
+    first = (tmp_path / "events" / "2026-10-01").resolve()
+    warehouse.write_partition(con, "events", "2026-10-01", {"rows": con.sql("SELECT 3 AS a"), "usage": con.sql("SELECT 4 AS b")})
+    assert rows(warehouse.partition_file("events", "2026-10-01")) == [(3,)]
+    assert rows(warehouse.partition_file("events", "2026-10-01", "usage")) == [(4,)]
+    assert not first.exists()
+    assert len(list((tmp_path / ".versions" / "events").iterdir())) == 1
+
+
+def test_a_write_that_fails_leaves_the_partition_as_it_was(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    con = warehouse.connect()
+    warehouse.write_partition(con, "events", "2026-10-01", {"rows": con.sql("SELECT 1 AS a"), "usage": con.sql("SELECT 2 AS b")})
+    failing = con.sql("SELECT CASE WHEN i < 100000 THEN i ELSE error('disk full') END AS b FROM range(200000) t(i)")
+    with pytest.raises(duckdb.Error, match="disk full"):  # the first file is written, the second fails
+        warehouse.write_partition(con, "events", "2026-10-01", {"rows": con.sql("SELECT 3 AS a"), "usage": failing})
+    assert rows(warehouse.partition_file("events", "2026-10-01")) == [(1,)]
+    assert rows(warehouse.partition_file("events", "2026-10-01", "usage")) == [(2,)]
+    assert len(list((tmp_path / ".versions" / "events").iterdir())) == 1
+
+
+def test_what_an_interrupted_write_left_is_removed_by_the_next_write(tmp_path):
+    warehouse = Warehouse(tmp_path)
+    con = warehouse.connect()
+    versions = tmp_path / ".versions" / "daily_usage"
+    (versions / "2026-10.0abc").mkdir(parents=True)  # a version never linked
+    os.symlink("../.versions/daily_usage/2026-10.0abc", versions / "2026-10.0abc.link")  # a link never switched
+    warehouse.write_partition(con, "daily_usage", "2026-10", {"rows": con.sql("SELECT 1 AS a")})
+    assert [v.name for v in versions.iterdir()] == [(tmp_path / "daily_usage" / "2026-10").resolve().name]
+    assert rows(warehouse.partition_file("daily_usage", "2026-10")) == [(1,)]
