@@ -55,7 +55,7 @@ class Warehouse:
             con.execute(statement)
 
     def write_partition(self, con: duckdb.DuckDBPyConnection, dataset: str, key: str,
-                        files: dict[str, duckdb.DuckDBPyRelation], fingerprint: str = "") -> Path:
+                        files: dict[str, duckdb.DuckDBPyRelation], fingerprint: str = "") -> None:
         """Replace one partition with a file per relation of `files` (by name), atomically.
 
         `fingerprint` records what the partition was computed from, for skipping unchanged inputs.
@@ -79,7 +79,6 @@ class Warehouse:
         for stale in versions.glob(f"{key}.*"):  # the version replaced, and any left by an interrupted write
             if stale != version:
                 stale.unlink() if stale.is_symlink() else shutil.rmtree(stale)
-        return link
 
     def partition_fingerprint(self, dataset: str, key: str) -> str | None:
         path = self.partition_file(dataset, key)
