@@ -1,9 +1,9 @@
 """The DuckDB warehouse: Parquet partitions under BILLING_HOME/warehouse, read through views.
 
 A partition is a folder of Parquet files, `<dataset>/<key>/<file>.parquet`. The folder is a link to a
-version under `.versions/`: a new version is written in full, then the link is switched to it in one
-rename. So a partition is replaced whole or not at all, its files always belong together, and readers
-never need DuckDB's write lock.
+version under `.versions/`: a new version is written in full and flushed to disk, then the link is
+switched to it in one rename. So a partition is replaced whole or not at all, its files always belong
+together, a crash cannot leave it torn, and readers never need DuckDB's write lock.
 """
 from __future__ import annotations
 
@@ -27,6 +27,16 @@ VIEWS = {
 # Views that ingestion needs before the first partition is written: an empty table of the same layout,
 # <view>_template (see session.sql), stands in.
 TEMPLATED = ("events", "arrival_usage")
+
+
+def _sync(*paths: Path) -> None:
+    """Flush files, or the entries of folders, to disk."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 class Warehouse:
@@ -70,9 +80,12 @@ class Warehouse:
                 relation.to_view("partition_rows")
                 con.execute(query("warehouse/copy_partition"),
                             {"path": str(version / f"{name}.parquet"), "fingerprint": fingerprint})
+            # The version's files and entries reach the disk before the link does: a crash never links a torn one.
+            _sync(*version.iterdir(), version, versions)
             pending = versions / f"{version.name}.link"  # outside the dataset folder, where no reader looks
             os.symlink(os.path.relpath(version, link.parent), pending)
             os.replace(pending, link)
+            _sync(link.parent)
         except BaseException:
             shutil.rmtree(version)
             raise
