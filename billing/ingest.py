@@ -101,11 +101,12 @@ def _find_seen_before(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, day:
 def _classify_and_write(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, result: DayResult, fingerprint: str) -> None:
     _find_seen_before(con, warehouse, result.day)
     con.execute(query("warehouse/suspects"))
-    warehouse.write_partition(con, "events", result.day.isoformat(), {
+    key = result.day.isoformat()
+    warehouse.write_partition(con, "events", key, {
         "rows": con.sql(query("warehouse/partition_rows")), "usage": con.sql(query("warehouse/partition_usage")),
     }, fingerprint)
     _clear_day(con)
-    path = warehouse.partition_file("events", result.day.isoformat())
+    path = warehouse.partition_file("events", key)
     for status, reason, count in con.execute(query("warehouse/partition_counts"), {"path": str(path)}).fetchall():
         result.rows_read += count
         if status == "accepted":
