@@ -43,3 +43,28 @@ def test_what_an_interrupted_write_left_is_removed_by_the_next_write(tmp_path):
     warehouse.write_partition(con, "daily_usage", "2026-10", {"rows": con.sql("SELECT 1 AS a")})
     assert [v.name for v in versions.iterdir()] == [(tmp_path / "daily_usage" / "2026-10").resolve().name]
     assert rows(warehouse.partition_file("daily_usage", "2026-10")) == [(1,)]
+
+
+def test_a_version_reaches_the_disk_before_its_link_does(tmp_path, monkeypatch):
+    """A crash between the link switch and the kernel's own flush must not leave a link to unwritten files."""
+    calls = []  # the real calls, in order
+    fsync, replace = os.fsync, os.replace
+
+    def recorded_fsync(fd):
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def recorded_replace(src, dst):
+        calls.append(("replace", str(dst)))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", recorded_fsync)
+    monkeypatch.setattr(os, "replace", recorded_replace)
+    warehouse = Warehouse(tmp_path)
+    con = warehouse.connect()
+    warehouse.write_partition(con, "events", "2026-10-01", {"rows": con.sql("SELECT 1 AS a"), "usage": con.sql("SELECT 2 AS b")})
+    version = (tmp_path / "events" / "2026-10-01").resolve()
+    link = calls.index(("replace", str(tmp_path / "events" / "2026-10-01")))
+    flushed_before = {path for call, path in calls[:link] if call == "fsync"}
+    assert flushed_before >= {str(version / "rows.parquet"), str(version / "usage.parquet"), str(version), str(version.parent)}
+    assert ("fsync", str(tmp_path / "events")) in calls[link:]  # the switched link itself
