@@ -19,7 +19,7 @@ from billing.sql import query, statements
 from billing.warehouse import Warehouse
 
 # Bump when validation, dedup or the partition layout change, so that every day is ingested again.
-RULES_VERSION = "3"
+RULES_VERSION = "4"
 REQUIRED_COLUMNS = ("event_id", "occurred_at", "tenant_id", "service", "metric", "quantity")
 OPTIONAL_COLUMNS = ("user_id", "workload")
 

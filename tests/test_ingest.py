@@ -18,6 +18,8 @@ def statuses(metering):
     (event("e1", "2026-10-01 10:00:00"), "bad timestamp"),  # no UTC offset
     (event("e1", "yesterday"), "bad timestamp"),
     (event("e1", "2026-10-32T10:00:00Z"), "bad timestamp"),
+    (event("e1", "2026-10-01T10:00:00+25:00"), "bad timestamp"),  # no such offset
+    (event("e1", "2026-10-01"), "bad timestamp"),  # no time of day, so no offset
     (event("e1", "2026-10-01T10:00:00Z", tenant_id="ghost"), "unknown tenant"),
     (event("e1", "2026-10-01T10:00:00Z", tenant_id=""), "unknown tenant"),
     (event("e1", "2026-10-01T10:00:00Z", service="billing"), "unknown service"),
@@ -88,6 +90,14 @@ def test_an_offset_near_midnight_is_normalised_to_utc(metering):
         ("e1", "2026-09-30"), ("e2", "2026-10-01")]
     assert metering.usage("acme", "2026-09")["llm_tokens"]["used"] == Decimal(3)
     assert metering.usage("acme", "2026-10")["llm_tokens"]["used"] == Decimal(4)
+
+
+def test_offsets_are_read_in_every_form_that_rfc_3339_and_iso_8601_allow(metering):
+    metering.write("2026-10-01", [event("e1", "2026-10-01t00:30:00z"), event("e2", "2026-10-01T00:30+0100"),
+                                  event("e3", "2026-10-01T00:30:00.250-01")])
+    metering.ingest("2026-10-01")
+    assert metering.query("SELECT event_id, usage_day::VARCHAR FROM usage_events ORDER BY 1") == [
+        ("e1", "2026-10-01"), ("e2", "2026-09-30"), ("e3", "2026-10-01")]
 
 
 def test_storage_is_the_largest_daily_peak_not_a_sum(metering):

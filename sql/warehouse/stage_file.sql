@@ -1,6 +1,7 @@
 -- Normalise one snapshot file (exposed as the view snapshot_file) into `staged`, with the first rule
 -- each row breaks (NULL when it breaks none) and its dedup keys.
--- Text timestamps must carry a UTC offset; typed Parquet timestamps without a zone are UTC. The usage day
+-- Text timestamps must carry a time of day and a UTC offset right after it (Z, or hours up to 23 and minutes up
+-- to 59; RFC 3339 allows a lower case t and z); typed Parquet timestamps without a zone are UTC. The usage day
 -- is the UTC date of occurred_at, taken from its epoch (a cast of TIMESTAMPTZ to DATE costs a time zone lookup).
 -- The raw text of a timestamp or quantity is kept only where it could not be parsed.
 INSERT INTO staged
@@ -27,9 +28,9 @@ SELECT $arrival_day, $source_file, source_row, event_id, occurred_at, make_times
 FROM (
     SELECT source_row,
            NULLIF(trim(event_id::VARCHAR), '') AS event_id,
-           CASE WHEN $timestamp_is_text
-                 AND NOT regexp_matches(trim(occurred_at::VARCHAR), '(?i)(z|[+-]\d{2}(:?\d{2})?)$') THEN NULL
-                ELSE try_cast(occurred_at AS TIMESTAMPTZ) END AS occurred_at,
+           CASE WHEN NOT $timestamp_is_text THEN try_cast(occurred_at AS TIMESTAMPTZ)
+                WHEN regexp_matches(trim(occurred_at::VARCHAR), '(?i)\d:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$')
+                    THEN try_cast(upper(occurred_at::VARCHAR) AS TIMESTAMPTZ) END AS occurred_at,
            NULLIF(trim(tenant_id::VARCHAR), '') AS tenant_id,
            NULLIF(trim(user_id::VARCHAR), '') AS user_id,
            NULLIF(trim(service::VARCHAR), '') AS service,
