@@ -104,6 +104,8 @@ class Payments:
             method = self.method(tenant)
         except stripe.StripeError as error:  # e.g. a payment method Stripe does not know: say so, charge nothing
             return ChargeResult(invoice.invoice_id, "error", f"payment method: {error.user_message or error}")
+        except BillingError as error:  # a card or ACH without a Stripe payment method id: this invoice waits for one
+            return ChargeResult(invoice.invoice_id, "error", str(error))
         attempt_id = f"pay_{invoice.invoice_id[3:]}_{number}"
         amount_cents = to_cents(invoice.total)
         try:

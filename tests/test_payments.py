@@ -116,6 +116,20 @@ def test_wire_is_not_charged_and_a_received_transfer_marks_it_paid(billed, strip
         "manual_payment", "ops@platform", "WIRE-REF-77")
 
 
+def test_a_card_without_a_stripe_payment_method_is_an_error_of_that_invoice_alone(tmp_path, stripe_client):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    ledger.import_directory(directory(tenant("nocard", payment_method={"type": "card"}), tenant("visa")))
+    book, payments = InvoiceBook(ledger), Payments(InvoiceBook(ledger), stripe_client)
+    for t in ledger.tenants():
+        book.record(t, rate(t, "2026-10", {}, BOOK), ISSUE_DAY)
+    result = payments.charge(invoice_of(book, "nocard"), ledger.tenant("nocard"), ISSUE_DAY)
+    assert (result.outcome, result.detail) == (
+        "error", "tenant 'nocard': a card payment method needs a Stripe payment method id")
+    assert invoice_of(book, "nocard").status == "pending"
+    assert payments.charge(invoice_of(book, "visa"), ledger.tenant("visa"), ISSUE_DAY).outcome == "paid"
+    assert [intent.metadata["invoice_id"] for intent in intents(stripe_client)] == [invoice_of(book, "visa").invoice_id]
+
+
 def test_cents_exist_only_at_stripe():
     assert to_cents(D("427.79")) == 42779
     with pytest.raises(Exception):
