@@ -19,7 +19,7 @@ from billing.sql import query, statements
 from billing.warehouse import Warehouse
 
 # Bump when validation, dedup or the partition layout change, so that every day is ingested again.
-RULES_VERSION = "4"
+RULES_VERSION = "5"
 REQUIRED_COLUMNS = ("event_id", "occurred_at", "tenant_id", "service", "metric", "quantity")
 OPTIONAL_COLUMNS = ("user_id", "workload")
 
@@ -63,8 +63,11 @@ def _open_file(con: duckdb.DuckDBPyConnection, item: SnapshotFile) -> duckdb.Duc
 
 
 def prepare_ingest(con: duckdb.DuckDBPyConnection, snapshots: SnapshotRoot, tenant_ids: list[str]) -> None:
-    """Load the tenants that events may name, and make the snapshot root readable by DuckDB."""
-    con.execute(query("warehouse/known_tenants"), {"tenant_ids": sorted(tenant_ids)})
+    """Create the tables ingestion works in, for the tenants that events may name, and make the snapshot root
+    readable by DuckDB."""
+    con.execute(query("warehouse/tenant_names"), {"tenant_ids": sorted(tenant_ids)})
+    for statement in statements("warehouse/ingest_tables"):
+        con.execute(statement)
     con.execute(query("warehouse/classify"))
     snapshots.register(con)
 

@@ -44,10 +44,11 @@ def test_each_broken_rule_is_quarantined_with_its_reason_and_never_billed(meteri
 
 
 def test_raw_values_that_could_not_be_parsed_are_kept_in_quarantine(metering):
-    metering.write("2026-10-01", [event("e1", "not-a-time", quantity="12 tokens")], "jsonl")
+    metering.write("2026-10-01", [event("e1", "not-a-time", tenant_id="ghost", service="billing", metric="gpu_seconds",
+                                        workload="inference", quantity="12 tokens")], "jsonl")
     metering.ingest("2026-10-01")
-    assert metering.query("SELECT occurred_at, quantity, reason FROM quarantine") == [
-        ("not-a-time", "12 tokens", "bad timestamp")]
+    assert metering.query("SELECT occurred_at, tenant_id, service, metric, workload, quantity, reason FROM quarantine") == [
+        ("not-a-time", "ghost", "billing", "gpu_seconds", "inference", "12 tokens", "bad timestamp")]
 
 
 def test_a_duplicate_counts_once_across_days_and_formats(metering):

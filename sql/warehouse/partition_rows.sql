@@ -5,7 +5,8 @@
 SELECT status, arrival_day, source_file, source_row, reason, event_id, event_key, content_hash,
        CASE WHEN status <> 'quarantined' THEN usage_day END AS usage_day,
        CASE WHEN status <> 'accepted' THEN to_json({
-           occurred_at: coalesce(raw_occurred_at, occurred_at::VARCHAR), tenant_id: tenant_id, user_id: user_id,
-           service: service, metric: metric, workload: workload, quantity: coalesce(raw_quantity, quantity::VARCHAR)
+           occurred_at: coalesce(raw_occurred_at, occurred_at::VARCHAR), tenant_id: coalesce(raw_tenant_id, tenant_id::VARCHAR),
+           user_id: user_id, service: coalesce(raw_service, service::VARCHAR), metric: coalesce(raw_metric, metric::VARCHAR),
+           workload: coalesce(raw_workload, workload::VARCHAR), quantity: coalesce(raw_quantity, quantity::VARCHAR)
        }) END AS detail
 FROM classified
