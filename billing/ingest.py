@@ -65,7 +65,7 @@ def _open_file(con: duckdb.DuckDBPyConnection, item: SnapshotFile) -> duckdb.Duc
 def prepare_ingest(con: duckdb.DuckDBPyConnection, snapshots: SnapshotRoot, tenant_ids: list[str]) -> None:
     """Create the tables ingestion works in, for the tenants that events may name, and make the snapshot root
     readable by DuckDB."""
-    con.execute(query("warehouse/tenant_names"), {"tenant_ids": sorted(tenant_ids)})
+    con.execute(query("warehouse/tenant_names"), {"tenant_ids": sorted(set(tenant_ids))})  # an enum refuses repeats
     for statement in statements("warehouse/ingest_tables"):
         con.execute(statement)
     con.execute(query("warehouse/classify"))
