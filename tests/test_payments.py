@@ -119,7 +119,8 @@ def test_wire_is_not_charged_and_a_received_transfer_marks_it_paid(billed, strip
 def test_a_card_without_a_stripe_payment_method_is_an_error_of_that_invoice_alone(tmp_path, stripe_client):
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     ledger.import_directory(directory(tenant("nocard", payment_method={"type": "card"}), tenant("visa")))
-    book, payments = InvoiceBook(ledger), Payments(InvoiceBook(ledger), stripe_client)
+    book = InvoiceBook(ledger)
+    payments = Payments(book, stripe_client)
     for t in ledger.tenants():
         book.record(t, rate(t, "2026-10", {}, BOOK), ISSUE_DAY)
     result = payments.charge(invoice_of(book, "nocard"), ledger.tenant("nocard"), ISSUE_DAY)
