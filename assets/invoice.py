@@ -6,13 +6,12 @@ from decimal import Decimal
 import dagster as dg
 
 from assets.aggregate import monthly_usage
-from billing.aggregate import monthly_totals
+from billing.aggregate import monthly_totals, read_monthly_usage
 from billing.directory import Tenant
 from billing.invoices import ADJUSTMENT, Invoice
 from billing.object_store import pdf_key
 from billing.pdf import render_invoice
 from billing.pricing import rate
-from billing.sql import query
 from billing_jobs.partitions import monthly_partitions
 from resources import BillingStore
 
@@ -27,8 +26,9 @@ def invoices(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.Mat
     found later becomes an adjustment carried to the tenant's next invoice.
     """
     period = context.partition_key
-    con = billing.warehouse().connect()
-    con.execute(query("warehouse/monthly_usage_stored"), {"period": period})
+    warehouse = billing.warehouse()
+    con = warehouse.connect()
+    read_monthly_usage(con, warehouse, period)
     totals = monthly_totals(con)
     book, price_book = billing.invoice_book(), billing.price_book()
     outcomes = book.record_all([(tenant, rate(tenant, period, totals.get(tenant.tenant_id, {}), price_book))

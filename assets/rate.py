@@ -4,17 +4,17 @@ from decimal import Decimal
 import dagster as dg
 
 from assets.invoice import invoices
-from billing.aggregate import usage_rows
+from billing.aggregate import read_monthly_usage, usage_rows
 from billing.breakdown import cost_breakdown
 from billing.reports import read_report, write_report
-from billing.sql import query
 from billing_jobs.partitions import monthly_partitions
 from resources import BillingStore
 
 
 def breakdowns_of(billing: BillingStore, period: str) -> list[dict]:
-    con = billing.warehouse().connect()
-    con.execute(query("warehouse/monthly_usage_stored"), {"period": period})
+    warehouse = billing.warehouse()
+    con = warehouse.connect()
+    read_monthly_usage(con, warehouse, period)
     rows = usage_rows(con)
     tenants = {tenant.tenant_id: tenant for tenant in billing.ledger().tenants()}
     price_book = billing.price_book()

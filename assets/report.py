@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.aggregate import monthly_usage
 from assets.ingest import usage_events
-from billing.aggregate import monthly_totals
+from billing.aggregate import monthly_totals, read_monthly_usage
 from billing.directory import month_days
 from billing.metering import usage_metrics as build_usage_metrics
 from billing.reports import write_report
@@ -18,8 +18,9 @@ def usage_metrics(context: dg.AssetExecutionContext, billing: BillingStore) -> d
     """UsageMetrics of every tenant for the month (contract section 4): used, limit and percentage per metric,
     against the limits of the plan in effect on the month's last day."""
     period = context.partition_key
-    con = billing.warehouse().connect()
-    con.execute(query("warehouse/monthly_usage_stored"), {"period": period})
+    warehouse = billing.warehouse()
+    con = warehouse.connect()
+    read_monthly_usage(con, warehouse, period)
     totals = monthly_totals(con)
     price_book = billing.price_book()
     documents = [

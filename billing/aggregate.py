@@ -38,6 +38,11 @@ def read_daily_usage(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, perio
     con.sql(query("warehouse/daily_usage_stored"), params={"period": period, "path": str(path)}).to_view("month_daily_usage")
 
 
+def read_monthly_usage(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, period: str) -> None:
+    """month_usage from the month's stored monthly_usage partition."""
+    con.execute(query("warehouse/monthly_usage_stored"), {"path": str(warehouse.partition_file("monthly_usage", period))})
+
+
 def compute_storage_peaks(con: duckdb.DuckDBPyConnection) -> None:
     """Fill month_storage_peaks (each tenant's daily storage peak) from month_daily_usage."""
     con.execute(query("warehouse/storage_peaks"))

@@ -22,7 +22,6 @@ from billing.sql import query, statements
 VIEWS = {
     "events": "events/*/rows.parquet",
     "arrival_usage": "events/*/usage.parquet",
-    "monthly_usage": "monthly_usage/*/rows.parquet",
 }
 # Views that ingestion needs before the first partition is written: an empty table of the same layout,
 # <view>_template (see session.sql), stands in.
