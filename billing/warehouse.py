@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -38,6 +40,22 @@ def _sync(*paths: Path) -> None:
             os.close(fd)
 
 
+def write_file(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation, path: Path,
+               fingerprint: str = "") -> None:
+    """Write a relation of `con` (a connection or a cursor) to one Parquet file."""
+    view = f"file_to_write_{id(con)}"  # the cursors of a session share its views
+    relation.to_view(view)
+    con.execute(query("warehouse/copy_partition"), {"view": view, "path": str(path), "fingerprint": fingerprint})
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another cursor of the session, for another thread: it shares the session's tables and types (not its
+    temporary ones), and it works in UTC too."""
+    other = con.cursor()
+    other.execute(query("warehouse/time_zone"))
+    return other
+
+
 class Warehouse:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -48,6 +66,7 @@ class Warehouse:
     def connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB session with views over every dataset present."""
         con = duckdb.connect()
+        con.execute(query("warehouse/time_zone"))
         for statement in statements("warehouse/session"):
             con.execute(statement)
         self.refresh(con)
@@ -69,28 +88,40 @@ class Warehouse:
 
         `fingerprint` records what the partition was computed from, for skipping unchanged inputs.
         """
-        link = self.root / dataset / key
-        versions = self.root / ".versions" / dataset
-        version = versions / f"{key}.{uuid.uuid4().hex}"
-        version.mkdir(parents=True)
-        link.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        with self.replacing(dataset, [key]) as versions:
             for name, relation in files.items():
-                relation.to_view("partition_rows")
-                con.execute(query("warehouse/copy_partition"),
-                            {"path": str(version / f"{name}.parquet"), "fingerprint": fingerprint})
-            # The version's files and entries reach the disk before the link does: a crash never links a torn one.
-            _sync(*version.iterdir(), version, versions)
+                write_file(con, relation, versions[key] / f"{name}.parquet", fingerprint)
+
+    @contextmanager
+    def replacing(self, dataset: str, keys: list[str]) -> Iterator[dict[str, Path]]:
+        """New versions of partitions (key -> an empty folder) to write files into. When the block ends, they
+        replace the partitions, together; when it fails, every partition stays as it was."""
+        versions = self.root / ".versions" / dataset
+        versions.mkdir(parents=True, exist_ok=True)
+        (self.root / dataset).mkdir(parents=True, exist_ok=True)
+        new = {key: versions / f"{key}.{uuid.uuid4().hex}" for key in keys}
+        try:
+            for version in new.values():
+                version.mkdir()
+            yield new
+            # The versions' files and entries reach the disk before a link does: a crash never links a torn one.
+            for version in new.values():
+                _sync(*version.iterdir(), version)
+            _sync(versions)
+        except BaseException:
+            for version in new.values():
+                shutil.rmtree(version, ignore_errors=True)
+            raise
+        for key, version in new.items():
+            link = self.root / dataset / key
             pending = versions / f"{version.name}.link"  # outside the dataset folder, where no reader looks
             os.symlink(os.path.relpath(version, link.parent), pending)
             os.replace(pending, link)
-            _sync(link.parent)
-        except BaseException:
-            shutil.rmtree(version)
-            raise
-        for stale in versions.glob(f"{key}.*"):  # the version replaced, and any left by an interrupted write
-            if stale != version:
-                stale.unlink() if stale.is_symlink() else shutil.rmtree(stale)
+        _sync(self.root / dataset)
+        for key, version in new.items():  # the versions replaced, and any left by an interrupted write
+            for stale in versions.glob(f"{key}.*"):
+                if stale != version:
+                    stale.unlink() if stale.is_symlink() else shutil.rmtree(stale)
 
     def partition_fingerprint(self, dataset: str, key: str) -> str | None:
         path = self.partition_file(dataset, key)

@@ -34,6 +34,21 @@ def test_a_write_that_fails_leaves_the_partition_as_it_was(tmp_path):
     assert len(list((tmp_path / ".versions" / "events").iterdir())) == 1
 
 
+def test_partitions_replaced_together_stay_as_they_were_when_one_fails(tmp_path):
+    from billing.warehouse import write_file
+
+    warehouse = Warehouse(tmp_path)
+    con = warehouse.connect()
+    for day in ("2026-10-01", "2026-10-02"):
+        warehouse.write_partition(con, "events", day, {"rows": con.sql("SELECT 1 AS a")})
+    with pytest.raises(duckdb.Error, match="disk full"):
+        with warehouse.replacing("events", ["2026-10-01", "2026-10-02"]) as versions:
+            write_file(con, con.sql("SELECT 2 AS a"), versions["2026-10-01"] / "rows.parquet")
+            write_file(con, con.sql("SELECT error('disk full') AS a"), versions["2026-10-02"] / "rows.parquet")
+    assert [rows(warehouse.partition_file("events", day)) for day in ("2026-10-01", "2026-10-02")] == [[(1,)], [(1,)]]
+    assert len(list((tmp_path / ".versions" / "events").iterdir())) == 2
+
+
 def test_what_an_interrupted_write_left_is_removed_by_the_next_write(tmp_path):
     warehouse = Warehouse(tmp_path)
     con = warehouse.connect()

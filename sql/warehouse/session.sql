@@ -1,5 +1,4 @@
--- Set up a DuckDB session on the warehouse: UTC, and what its views need before any partition exists.
-SET TimeZone = 'UTC';
+-- Set up a DuckDB session on the warehouse (after time_zone.sql): what its views need before any partition exists.
 
 -- What became of a snapshot row. An enum is written to Parquet as its codes, cheaper than a string per row;
 -- it reads back as text.
