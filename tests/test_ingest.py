@@ -190,6 +190,43 @@ def test_an_unreadable_file_fails_the_day_with_one_line_and_writes_nothing(meter
     assert [v.name for v in (day.parent.parent / ".versions" / "events").iterdir()] == [day.resolve().name]
 
 
+def test_a_bad_file_in_days_ingested_together_writes_none_of_them(metering):
+    metering.write("2026-10-01", [event("e1", "2026-10-01T10:00:00Z", quantity="1")])
+    metering.write("2026-10-02", [event("e2", "2026-10-02T10:00:00Z", quantity="2")])
+    metering.ingest(["2026-10-01", "2026-10-02"])
+    metering.write("2026-10-01", [event("e3", "2026-10-01T11:00:00Z", quantity="10")], name="part-0001")
+    (metering.root / "dt=2026-10-02" / "part-0001.jsonl").write_bytes(b"{not json\n")
+    with pytest.raises(BillingError, match="unreadable snapshot file .*dt=2026-10-02/part-0001.jsonl"):
+        metering.ingest(["2026-10-01", "2026-10-02"])
+    assert metering.usage("acme", "2026-10")["llm_tokens"]["used"] == Decimal(3)
+
+
+def test_a_damaged_parquet_file_read_with_others_is_named(metering):
+    """Parquet files of one layout are read in one scan; DuckDB's error names no file, the message does."""
+    metering.write("2026-10-01", [event("e1", "2026-10-01T10:00:00Z")], "parquet")
+    path = metering.write("2026-10-02", [event(f"e{n}", "2026-10-02T10:00:00Z") for n in range(2, 50)], "parquet")
+    damaged = bytearray(path.read_bytes())
+    damaged[4:400] = b"\xab" * 396  # the first column's pages; the footer is intact
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(BillingError, match="unreadable snapshot file .*dt=2026-10-02/part-0000.parquet") as error:
+        metering.ingest(["2026-10-01", "2026-10-02"])
+    assert "\n" not in str(error.value)
+    assert metering.query("SELECT count(*) FROM events") == [(0,)]
+
+
+def test_in_days_ingested_together_the_earliest_arrival_is_billed(metering):
+    """A day ingested alone defers to what other days accepted; days ingested together go by arrival day."""
+    metering.write("2026-10-02", [event("e1", "2026-10-01T10:00:00Z", quantity="2")])
+    metering.ingest("2026-10-02")
+    metering.write("2026-10-01", [event("e1", "2026-10-01T10:00:00Z", quantity="1")])  # a drop into an older folder
+    metering.ingest("2026-10-01")
+    assert metering.usage("acme", "2026-10")["llm_tokens"]["used"] == Decimal(2)
+    metering.ingest(["2026-10-01", "2026-10-02"])
+    assert metering.query("SELECT arrival_day::VARCHAR, status, reason FROM events ORDER BY ALL") == [
+        ("2026-10-01", "accepted", None), ("2026-10-02", "quarantined", "event_id seen before with different content")]
+    assert metering.usage("acme", "2026-10")["llm_tokens"]["used"] == Decimal(1)
+
+
 def test_empty_text_drops_and_crlf_csv_with_a_bom_are_read(metering):
     folder = metering.root / "dt=2026-10-01"
     folder.mkdir(parents=True)

@@ -1,10 +1,10 @@
--- Every staged row of the day being ingested (see stage_file.sql) with its status: accepted, duplicate or
--- quarantined, and the reason of a quarantine. A valid row whose event_id was accepted before (on another
--- day, or earlier in this day's folder) is a duplicate when its content is the same, and quarantined as a
--- conflict when it is not: the first version seen stays billed. Only the suspects (see suspects.sql) can
--- be either. The two files of the day's partition are written from this view (partition_rows.sql and
+-- Every staged row of the days being ingested (see stage_file.sql) with its status: accepted, duplicate or
+-- quarantined, and the reason of a quarantine. A valid row whose event_id was accepted before (on a day
+-- outside the batch, or earlier in the batch) is a duplicate when its content is the same, and quarantined
+-- as a conflict when it is not: the first version seen stays billed. Only the suspects (see suspects.sql)
+-- can be either. The two files of each day's partition are written from this view (partition_rows.sql and
 -- partition_usage.sql).
-CREATE TEMP VIEW classified AS
+CREATE VIEW classified AS
 WITH decided AS NOT MATERIALIZED (
     SELECT s.* REPLACE (
                CASE

@@ -1,5 +1,5 @@
--- The snapshot rows of an arrival day's partition: one per row read, with its status (see classify.sql),
--- the reason of a quarantine and the dedup key (event_id, event_key, content_hash). A row that was not
+-- The snapshot rows of the partition of arrival day $arrival_day: one per row read, with its status (see
+-- classify.sql), the reason of a quarantine and the dedup key (event_id, event_key, content_hash). A row that was not
 -- billed keeps what was read in `detail`; a billed row is found again in its file by source_file and
 -- source_row, and its usage is in the day's usage sums (partition_usage.sql).
 SELECT status, arrival_day, source_file, source_row, reason, event_id, event_key, content_hash,
@@ -10,3 +10,4 @@ SELECT status, arrival_day, source_file, source_row, reason, event_id, event_key
            workload: coalesce(raw_workload, workload::VARCHAR), quantity: coalesce(raw_quantity, quantity::VARCHAR)
        }) END AS detail
 FROM classified
+WHERE arrival_day = $arrival_day

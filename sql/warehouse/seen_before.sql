@@ -1,4 +1,4 @@
--- Accepted events of other days (their partition files: $files) that share a key with a valid staged row.
+-- Accepted events of days outside the batch (their partition files: $files) that share a key with a valid staged row.
 INSERT INTO seen_before
 SELECT event_id, content_hash
 FROM read_parquet($files, union_by_name = true)

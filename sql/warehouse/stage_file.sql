@@ -1,5 +1,6 @@
--- Normalise one snapshot file (exposed as the view snapshot_file) into `staged`, with the first rule
--- each row breaks (NULL when it breaks none) and its dedup keys.
+-- Normalise snapshot files (exposed as the view snapshot_file, with the reader's `filename` and `source_row`)
+-- into `staged`, with their arrival day (the dt= folder), the first rule each row breaks (NULL when it breaks
+-- none) and its dedup keys.
 -- Text timestamps must carry a time of day and a UTC offset right after it (Z, or hours up to 23 and minutes up
 -- to 59; RFC 3339 allows a lower case t and z); typed Parquet timestamps without a zone are UTC. The usage day
 -- is the UTC date of occurred_at, taken from its epoch (a cast of TIMESTAMPTZ to DATE costs a time zone lookup).
@@ -7,7 +8,7 @@
 -- The raw text of a value is kept only where it could not be parsed or is not on its list. The content hash
 -- is of the text, so that it does not depend on an enum's codes.
 INSERT INTO staged
-SELECT $arrival_day, $source_file, source_row, event_id, occurred_at, make_timestamp(epoch_us(occurred_at))::DATE,
+SELECT arrival_day, source_file, source_row, event_id, occurred_at, make_timestamp(epoch_us(occurred_at))::DATE,
        tenant_id, user_id, service, metric, workload, quantity,
        CASE WHEN occurred_at IS NULL THEN raw_occurred_at::VARCHAR END,
        CASE WHEN tenant_id IS NULL THEN tenant_text END,
@@ -36,7 +37,8 @@ FROM (
            try_cast(metric_text AS metric_name) AS metric,
            try_cast(workload_text AS workload_name) AS workload
     FROM (
-        SELECT source_row,
+        SELECT regexp_extract(filename, '/dt=(\d{4}-\d{2}-\d{2})/[^/]*$', 1)::DATE AS arrival_day,
+               parse_filename(filename) AS source_file, source_row,
                NULLIF(trim(event_id::VARCHAR), '') AS event_id,
                CASE WHEN NOT $timestamp_is_text THEN try_cast(occurred_at AS TIMESTAMPTZ)
                     WHEN regexp_matches(trim(occurred_at::VARCHAR), '(?i)\d:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$')

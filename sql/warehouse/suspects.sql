@@ -1,7 +1,7 @@
--- Valid staged rows that may repeat an event: their 8-byte event_key repeats in this day's folder or
--- is the key of an accepted event of another day (seen_before). Only these are compared closely (see
--- classify.sql), so the common case, an event seen once, costs one key probe. Within a day, the
--- first by file name and row comes first.
+-- Valid staged rows that may repeat an event: their 8-byte event_key repeats in the batch's folders or
+-- is the key of an accepted event of a day outside it (seen_before). Only these are compared closely (see
+-- classify.sql), so the common case, an event seen once, costs one key probe. Within the batch, the
+-- first by arrival day, file name and row comes first.
 INSERT INTO suspects
 WITH repeated_keys AS (
     SELECT event_key FROM staged WHERE reason IS NULL GROUP BY event_key HAVING count(*) > 1
@@ -17,4 +17,4 @@ FROM (SELECT rowid, *
         AND (event_key IN (SELECT event_key FROM repeated_keys)
              OR event_key IN (SELECT hash(event_id) FROM seen_before))) s
 LEFT JOIN seen_before b USING (event_id)
-WINDOW same_id AS (PARTITION BY s.event_id ORDER BY s.source_file, s.source_row)
+WINDOW same_id AS (PARTITION BY s.event_id ORDER BY s.arrival_day, s.source_file, s.source_row)

@@ -1,0 +1,2 @@
+-- Back to a thread per core, for the whole session.
+RESET threads;
