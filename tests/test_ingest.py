@@ -201,6 +201,16 @@ def test_a_bad_file_in_days_ingested_together_writes_none_of_them(metering):
     assert metering.usage("acme", "2026-10")["llm_tokens"]["used"] == Decimal(3)
 
 
+def test_parquet_files_read_together_keep_their_day_file_and_row(metering):
+    metering.write("2026-10-01", [event("a", "2026-10-01T10:00:00Z"), event("b", "2026-10-01T11:00:00Z")], "parquet")
+    metering.write("2026-10-01", [event("c", "2026-10-01T12:00:00Z")], "parquet", "part-0001")
+    metering.write("2026-10-02", [event("d", "2026-10-02T10:00:00Z")], "parquet")
+    metering.ingest(["2026-10-01", "2026-10-02"])
+    assert metering.query("SELECT arrival_day::VARCHAR, source_file, source_row, event_id FROM events ORDER BY ALL") == [
+        ("2026-10-01", "part-0000.parquet", 1, "a"), ("2026-10-01", "part-0000.parquet", 2, "b"),
+        ("2026-10-01", "part-0001.parquet", 1, "c"), ("2026-10-02", "part-0000.parquet", 1, "d")]
+
+
 def test_a_damaged_parquet_file_read_with_others_is_named(metering):
     """Parquet files of one layout are read in one scan; DuckDB's error names no file, the message does."""
     metering.write("2026-10-01", [event("e1", "2026-10-01T10:00:00Z")], "parquet")
