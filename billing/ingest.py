@@ -48,13 +48,13 @@ def _unreadable(item: SnapshotFile, error: Exception) -> BillingError:
 
 
 def _open_file(con: duckdb.DuckDBPyConnection, item: SnapshotFile) -> duckdb.DuckDBPyRelation:
-    """The file as a relation with the contract's columns and the reader's `filename` (and, for Parquet,
+    """The file as a relation with the contract's columns and each row's `snapshot_uri` (and, for Parquet,
     `file_row_number`)."""
     try:
         if item.format == "parquet":
-            relation = con.read_parquet(item.uri, file_row_number=True, filename=True)
+            relation = con.sql(query("warehouse/read_parquet"), params={"files": [item.uri]})
         elif item.format == "csv":
-            relation = con.read_csv(item.uri, header=True, all_varchar=True, encoding="utf-8", filename=True)
+            relation = con.read_csv(item.uri, header=True, all_varchar=True, encoding="utf-8", filename="snapshot_uri")
         else:
             relation = con.sql(query("warehouse/read_jsonl"), params={"path": item.uri})
         columns = set(relation.columns)
@@ -66,11 +66,13 @@ def _open_file(con: duckdb.DuckDBPyConnection, item: SnapshotFile) -> duckdb.Duc
     return relation
 
 
-def _with_row_numbers(relation: duckdb.DuckDBPyRelation, is_parquet: bool) -> duckdb.DuckDBPyRelation:
-    """Add `source_row` (1-based) and the optional columns a file may lack."""
+def _contract_columns(relation: duckdb.DuckDBPyRelation, is_parquet: bool) -> duckdb.DuckDBPyRelation:
+    """The contract's columns (NULL for an optional one the file lacks), each row's `snapshot_uri` and its
+    1-based `source_row`. A file's other columns are left out, whatever their names."""
     row_number = "file_row_number + 1" if is_parquet else "row_number() OVER ()"
-    extra = [f"NULL::VARCHAR AS {name}" for name in OPTIONAL_COLUMNS if name not in relation.columns]
-    return relation.project(", ".join(["*", f"{row_number} AS source_row", *extra]))
+    columns = [name if name in relation.columns else f"NULL::VARCHAR AS {name}"
+               for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    return relation.project(", ".join([*columns, "snapshot_uri", f"{row_number} AS source_row"]))
 
 
 def _stage_relation(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation) -> None:
@@ -91,13 +93,13 @@ def _stage(con: duckdb.DuckDBPyConnection, files: list[SnapshotFile]) -> None:
             parquet_layouts.setdefault((tuple(relation.columns), tuple(map(str, relation.types))), []).append(item)
             continue
         try:
-            _stage_relation(con, _with_row_numbers(relation, is_parquet=False))
+            _stage_relation(con, _contract_columns(relation, is_parquet=False))
         except duckdb.Error as error:
             raise _unreadable(item, error) from None
     for items in parquet_layouts.values():
         try:
-            relation = con.read_parquet([item.uri for item in items], file_row_number=True, filename=True)
-            _stage_relation(con, _with_row_numbers(relation, is_parquet=True))
+            relation = con.sql(query("warehouse/read_parquet"), params={"files": [item.uri for item in items]})
+            _stage_relation(con, _contract_columns(relation, is_parquet=True))
         except duckdb.Error as error:
             if len(items) == 1:
                 raise _unreadable(items[0], error) from None

@@ -1,4 +1,5 @@
 """Ingestion of usage snapshots: validation into quarantine, dedup, late events, formats, reruns."""
+import json
 from decimal import Decimal
 
 import pyarrow as pa
@@ -247,6 +248,23 @@ def test_empty_text_drops_and_crlf_csv_with_a_bom_are_read(metering):
         b'"e1","2026-10-01T10:00:00Z","acme","","ai_service","llm_tokens","","7"\r\n')
     result = metering.ingest("2026-10-01")
     assert (result.files, result.accepted) == (3, 1)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_columns_beyond_the_contract_are_ignored(metering, fmt):
+    """Even those named like what the readers add (filename, source_row)."""
+    row = {**event("e1", "2026-10-01T10:00:00Z"), "filename": "export.csv", "source_row": "7", "note": "x"}
+    folder = metering.root / "dt=2026-10-01"
+    folder.mkdir(parents=True)
+    if fmt == "csv":
+        (folder / "part-0000.csv").write_text(",".join(row) + "\n" + ",".join("" if v is None else str(v) for v in row.values()) + "\n")
+    elif fmt == "jsonl":
+        (folder / "part-0000.jsonl").write_text(json.dumps(row) + "\n")
+    else:
+        pq.write_table(pa.table({k: pa.array([None if v is None else str(v)], pa.string()) for k, v in row.items()}),
+                       folder / "part-0000.parquet")
+    assert metering.ingest("2026-10-01").accepted == 1
+    assert metering.query("SELECT source_file, source_row FROM events") == [(f"part-0000.{fmt}", 1)]
 
 
 def test_marker_and_hidden_files_are_not_data(metering):

@@ -1,4 +1,4 @@
--- Normalise snapshot files (exposed as the view snapshot_file, with the reader's `filename` and `source_row`)
+-- Normalise snapshot files (exposed as the view snapshot_file, with each row's `snapshot_uri` and `source_row`)
 -- into `staged`, with their arrival day (the dt= folder), the first rule each row breaks (NULL when it breaks
 -- none) and its dedup keys.
 -- Text timestamps must carry a time of day and a UTC offset right after it (Z, or hours up to 23 and minutes up
@@ -37,8 +37,8 @@ FROM (
            try_cast(metric_text AS metric_name) AS metric,
            try_cast(workload_text AS workload_name) AS workload
     FROM (
-        SELECT regexp_extract(filename, '/dt=(\d{4}-\d{2}-\d{2})/[^/]*$', 1)::DATE AS arrival_day,
-               parse_filename(filename) AS source_file, source_row,
+        SELECT regexp_extract(snapshot_uri, '/dt=(\d{4}-\d{2}-\d{2})/[^/]*$', 1)::DATE AS arrival_day,
+               parse_filename(snapshot_uri) AS source_file, source_row,
                NULLIF(trim(event_id::VARCHAR), '') AS event_id,
                CASE WHEN NOT $timestamp_is_text THEN try_cast(occurred_at AS TIMESTAMPTZ)
                     WHEN regexp_matches(trim(occurred_at::VARCHAR), '(?i)\d:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$')
