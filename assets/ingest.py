@@ -46,7 +46,8 @@ def usage_events(context: dg.AssetExecutionContext, config: IngestConfig, billin
 
     Each day's folder is read whole (Parquet, CSV and JSON Lines), every row classified as accepted,
     duplicate (same event_id and content seen before, on any day) or quarantined with its reason,
-    and the day's partition replaced atomically. A day without a folder is left as it was.
+    and the day's partition replaced atomically (consecutive days in batches, replaced together).
+    A day without a folder is left as it was.
     """
     snapshots = billing.snapshots()
     snapshots.check()
