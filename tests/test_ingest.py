@@ -212,6 +212,12 @@ def test_parquet_files_read_together_keep_their_day_file_and_row(metering):
         ("2026-10-01", "part-0001.parquet", 1, "c"), ("2026-10-02", "part-0000.parquet", 1, "d")]
 
 
+def test_a_file_name_is_kept_as_it_is(metering):
+    metering.write("2026-10-01", [event("a", "2026-10-01T10:00:00Z")], "csv", "drop \\ 2026.10.01 (2)")
+    metering.ingest("2026-10-01")
+    assert metering.query("SELECT source_file FROM events") == [("drop \\ 2026.10.01 (2).csv",)]
+
+
 def test_a_damaged_parquet_file_read_with_others_is_named(metering):
     """Parquet files of one layout are read in one scan; DuckDB's error names no file, the message does."""
     metering.write("2026-10-01", [event("e1", "2026-10-01T10:00:00Z")], "parquet")

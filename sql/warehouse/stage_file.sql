@@ -38,7 +38,7 @@ FROM (
            try_cast(workload_text AS workload_name) AS workload
     FROM (
         SELECT regexp_extract(snapshot_uri, '/dt=(\d{4}-\d{2}-\d{2})/[^/]*$', 1)::DATE AS arrival_day,
-               parse_filename(snapshot_uri) AS source_file, source_row,
+               parse_filename(snapshot_uri, false, 'forward_slash') AS source_file, source_row,
                NULLIF(trim(event_id::VARCHAR), '') AS event_id,
                CASE WHEN NOT $timestamp_is_text THEN try_cast(occurred_at AS TIMESTAMPTZ)
                     WHEN regexp_matches(trim(occurred_at::VARCHAR), '(?i)\d:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$')
