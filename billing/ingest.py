@@ -151,8 +151,7 @@ def _write_partitions(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, fing
             con.execute(query("warehouse/threads_one"))
         try:
             with ThreadPoolExecutor(WRITERS) as pool:
-                for done in [pool.submit(write, files[n::WRITERS]) for n in range(WRITERS)]:
-                    done.result()
+                list(pool.map(write, [files[n::WRITERS] for n in range(WRITERS)]))  # list: raises a writer's error
         finally:
             con.execute(query("warehouse/threads_all"))
 
@@ -185,6 +184,10 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, warehouse: Warehouse,
     warehouse.refresh(con)
 
 
+def _size(files) -> int:
+    return sum(item.size for item in files)
+
+
 def ingest_days(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, snapshots: SnapshotRoot, days: list[date],
                 tenant_ids: list[str], force: bool = True, progress=lambda result: None) -> list[DayResult]:
     """Replace the `events` partition of each day with the classified rows of its folder.
@@ -215,7 +218,7 @@ def ingest_days(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, snapshots:
         elif not force and warehouse.partition_fingerprint("events", day.isoformat()) == day_fingerprint:
             result.skipped = "unchanged"
         else:
-            if batch and sum(f.size for _, staged, _ in batch for f in staged) + sum(f.size for f in files) > BATCH_BYTES:
+            if batch and _size(f for _, staged, _ in batch for f in staged) + _size(files) > BATCH_BYTES:
                 ingest_batch()
             batch.append((result, files, day_fingerprint))
             continue

@@ -20,14 +20,12 @@ from billing.sql import query, statements
 
 # view -> the file of every partition that it reads; views.sql builds on these. An arrival day of `events`
 # keeps its snapshot rows and its usage sums in two files, so that millions of snapshot rows do not each
-# carry eight empty usage columns (a fifth of the write).
+# carry eight empty usage columns (a fifth of the write). Before the first partition is written, an empty
+# table of the same layout, <view>_template (see session.sql), stands in: ingestion reads both views.
 VIEWS = {
     "events": "events/*/rows.parquet",
     "arrival_usage": "events/*/usage.parquet",
 }
-# Views that ingestion needs before the first partition is written: an empty table of the same layout,
-# <view>_template (see session.sql), stands in.
-TEMPLATED = ("events", "arrival_usage")
 
 
 def _sync(*paths: Path) -> None:
@@ -77,7 +75,7 @@ class Warehouse:
         for view, files in VIEWS.items():
             if any(self.root.glob(files)):
                 con.read_parquet(str(self.root / files), union_by_name=True).to_view(view)
-            elif view in TEMPLATED:
+            else:
                 con.table(f"{view}_template").to_view(view)
         for statement in statements("warehouse/views"):
             con.execute(statement)

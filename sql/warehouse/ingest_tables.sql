@@ -36,7 +36,8 @@ CREATE TABLE staged (
 -- Accepted events of days outside the batch that share a key with a staged row (see seen_before.sql).
 CREATE TABLE seen_before (event_id VARCHAR, content_hash UBIGINT);
 
--- Valid staged rows whose event_key repeats, in the batch or on another day (see suspects.sql), by their rowid in staged.
+-- Valid staged rows whose event_key repeats, in the batch or on another day (see suspects.sql), by their
+-- rowid in staged.
 CREATE TABLE suspects (
     staged_row BIGINT, nth BIGINT, first_content UBIGINT, content_hash UBIGINT,
     seen_content UBIGINT

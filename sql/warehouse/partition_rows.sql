@@ -1,7 +1,7 @@
 -- The snapshot rows of the partition of arrival day $arrival_day: one per row read, with its status (see
--- classify.sql), the reason of a quarantine and the dedup key (event_id, event_key, content_hash). A row that was not
--- billed keeps what was read in `detail`; a billed row is found again in its file by source_file and
--- source_row, and its usage is in the day's usage sums (partition_usage.sql).
+-- classify.sql), the reason of a quarantine and the dedup key (event_id, event_key, content_hash). A row
+-- that was not billed keeps what was read in `detail`; a billed row is found again in its file by
+-- source_file and source_row, and its usage is in the day's usage sums (partition_usage.sql).
 SELECT status, arrival_day, source_file, source_row, reason, event_id, event_key, content_hash,
        CASE WHEN status <> 'quarantined' THEN usage_day END AS usage_day,
        CASE WHEN status <> 'accepted' THEN to_json({
