@@ -58,7 +58,6 @@ class PostgresServer:
 class ServerProcess:
     """A server from the virtualenv in its own process, on a free loopback port, until stop()."""
 
-    executable = ""
     ready_path = "/"
 
     def __init__(self):
@@ -66,12 +65,11 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def arguments(self) -> list[str]:
+    def command(self) -> list[str]:
         raise NotImplementedError
 
     def start(self):
-        executable = Path(sys.executable).with_name(self.executable)
-        self.process = subprocess.Popen([str(executable), *self.arguments()],
+        self.process = subprocess.Popen(self.command(),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -82,7 +80,7 @@ class ServerProcess:
                 return self  # it answers
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError(f"{self.executable} did not start")
+        raise RuntimeError(f"{self.command()[0]} did not start")
 
     def stop(self) -> None:
         if self.process:
@@ -93,22 +91,21 @@ class ServerProcess:
 class MotoServer(ServerProcess):
     """moto_server: S3, SES and SNS over real HTTP."""
 
-    executable, ready_path = "moto_server", "/moto-api/"
+    ready_path = "/moto-api/"
 
-    def arguments(self) -> list[str]:
-        return ["-H", "127.0.0.1", "-p", str(self.port)]
+    def command(self) -> list[str]:
+        return [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(self.port)]
 
     def reset(self) -> None:
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
 
 
 class LocalStripe(ServerProcess):
-    """localstripe, a fake but stateful Stripe server (one instance at a time: its store is at a fixed path)."""
+    """localstripe, a fake but stateful Stripe server, with a store of its own in memory
+    (scripts/stripe_sandbox.py), so that another localstripe on the machine neither breaks nor shares it."""
 
-    executable = "localstripe"
-
-    def arguments(self) -> list[str]:
-        return ["--port", str(self.port)]
+    def command(self) -> list[str]:
+        return [sys.executable, str(Path(__file__).parents[1] / "scripts" / "stripe_sandbox.py"), "--port", str(self.port)]
 
     def reset(self) -> None:
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/_config/data", method="DELETE"), timeout=10)
