@@ -1,6 +1,6 @@
 """Budget alerts: evaluated on new usage, written to the ledger's outbox, delivered with retries."""
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime
 
 import dagster as dg
 
@@ -29,7 +29,7 @@ def pending_crossings(billing: BillingStore, period: str, now: datetime) -> dict
 def usage_alerts(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.MaterializeResult:
     """Alerts of the month: 80 %, 95 % and overage of every limit, custom budgets and forecasts, each fired
     once per tenant, subject and level, written to the outbox and then delivered (email, SMS, in-app)."""
-    period, now = context.partition_key, datetime.now(timezone.utc)
+    period, now = context.partition_key, billing.settings().now()
     book = billing.alert_book()
     fired = book.record_all(period, pending_crossings(billing, period, now), now)
     sent = book.deliver_due(billing.transport(), now)
@@ -51,7 +51,7 @@ def usage_alert_sensor(context: dg.SensorEvaluationContext, billing: BillingStor
         return dg.SensorResult(skip_reason="no new usage", cursor=context.cursor)
     requests = []
     for period in sorted({record.partition_key[:7] for record in records if record.partition_key}):
-        pending = pending_crossings(billing, period, datetime.now(timezone.utc))
+        pending = pending_crossings(billing, period, billing.settings().now())
         keys = sorted(f"{tenant.tenant_id}/{c.subject}/{c.level}" for tenant, crossings in pending.items() for c in crossings)
         if keys:
             run_key = f"{period}:{hashlib.sha256('|'.join(keys).encode()).hexdigest()}"
@@ -62,7 +62,7 @@ def usage_alert_sensor(context: dg.SensorEvaluationContext, billing: BillingStor
 
 @dg.op(description="Send the outbox's due deliveries; failures wait for the next try, with backoff.")
 def deliver_due_alerts(context: dg.OpExecutionContext, billing: BillingStore) -> None:
-    counts = billing.alert_book().deliver_due(billing.transport(), datetime.now(timezone.utc))
+    counts = billing.alert_book().deliver_due(billing.transport(), billing.settings().now())
     context.log.info(f"alert deliveries: {counts}")
 
 

@@ -32,7 +32,7 @@ def invoices(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.Mat
     totals = monthly_totals(con)
     book, price_book = billing.invoice_book(), billing.price_book()
     outcomes = book.record_all([(tenant, rate(tenant, period, totals.get(tenant.tenant_id, {}), price_book))
-                                for tenant in billing.ledger().tenants()])
+                                for tenant in billing.ledger().tenants()], billing.settings().now())
     issued = book.of_period(period)
     actions: dict[str, int] = {}
     for outcome in outcomes:

@@ -1,6 +1,4 @@
 """Payments: card and ACH invoices charged through Stripe, statuses kept up to date, contacts told."""
-from datetime import datetime, timezone
-
 import dagster as dg
 
 from assets.invoice import invoice_pdfs
@@ -15,7 +13,7 @@ NOTICE_CHANNELS = ("email", "in_app")
 
 def collect(billing: BillingStore, stripe: StripeResource, periods: list[str], actor: str) -> dict[str, int]:
     """Charge what is due, follow ACH settlements, mark overdue invoices; tell billing contacts."""
-    book, alerts, now = billing.invoice_book(), billing.alert_book(), datetime.now(timezone.utc)
+    book, alerts, now = billing.invoice_book(), billing.alert_book(), billing.settings().now()
     tenants = {tenant.tenant_id: tenant for tenant in billing.ledger().tenants()}
     client, settings = stripe.client(), billing.settings()
     payments = Payments(book, client, settings.payment_retry_days, settings.overdue_grace_days, actor=actor)
@@ -81,5 +79,5 @@ def ach_settlement_sensor(context: dg.SensorEvaluationContext, billing: BillingS
     processing = billing.invoice_book().processing_attempts()
     if not processing:
         return dg.SensorResult(skip_reason="no ACH payment is processing")
-    hour = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+    hour = billing.settings().now().strftime("%Y-%m-%dT%H")
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"ach:{hour}:{len(processing)}")])

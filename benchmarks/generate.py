@@ -7,6 +7,7 @@ import calendar
 import os
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -74,7 +75,7 @@ def fresh_home(data: Path, name: str) -> tuple[Settings, Ledger]:
 
 
 def import_directory(ledger: Ledger, data: Path) -> None:
-    ledger.import_directory(load_directory(data / "directory.yaml"))
+    ledger.import_directory(load_directory(data / "directory.yaml"), date.today())
 
 
 def main() -> None:

@@ -5,7 +5,6 @@ import argparse
 import os
 import sys
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 from billing.aggregate import compute_daily_usage, compute_monthly_usage, live_monthly_totals, monthly_totals, usage_rows
@@ -31,13 +30,9 @@ def _progress(message: str) -> None:
         print(f"… {message}", file=sys.stderr, flush=True)
 
 
-def _current_period() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m")
-
-
 def cmd_tenants_import(args, settings: Settings) -> dict:
     tenants = load_directory(Path(args.file))
-    summary = Ledger(settings.ledger_url).import_directory(tenants)
+    summary = Ledger(settings.ledger_url).import_directory(tenants, settings.today())
     return {"file": args.file, "tenants": len(tenants), **summary}
 
 
@@ -47,7 +42,7 @@ def cmd_usage(args, settings: Settings) -> dict:
     con = Warehouse(settings.warehouse_dir).connect()
     totals = live_monthly_totals(con, args.month, tenant.tenant_id).get(tenant.tenant_id, {})
     return usage_metrics(tenant, args.month, totals, load_price_book(settings.price_book),
-                         month_to_date=args.month == _current_period())
+                         month_to_date=args.month == settings.today().strftime("%Y-%m"))
 
 
 def _invoice_book(settings: Settings) -> InvoiceBook:
@@ -95,7 +90,7 @@ def cmd_mark_paid(args, settings: Settings) -> dict:
     if invoice.status == "paid":
         raise BillingError(f"invoice {invoice.invoice_number} is already paid")
     actor = args.actor or os.environ.get("USER") or "operator"
-    Payments(book, None).mark_paid(invoice, args.reference, actor, datetime.now(timezone.utc))
+    Payments(book, None).mark_paid(invoice, args.reference, actor, settings.now())
     return invoice_document(book.get(invoice.invoice_id), _pdf_url(settings, invoice))
 
 
@@ -123,7 +118,7 @@ def cmd_alerts(args, settings: Settings) -> dict:
     if args.read and not any(n["notification_id"] == args.read for n in book.notifications(tenant.tenant_id)):
         raise BillingError(f"unknown notification {args.read!r} for tenant {tenant.tenant_id!r}")
     if args.read:
-        book.mark_read(args.read, datetime.now(timezone.utc))
+        book.mark_read(args.read, settings.now())
     return {"tenant_id": tenant.tenant_id, "notifications": book.notifications(tenant.tenant_id),
             "deliveries": book.deliveries(tenant.tenant_id)}
 
@@ -155,19 +150,18 @@ def cmd_demo(args, settings: Settings) -> dict:
     from billing.sample import generate_sample
     from billing_jobs.runner import close_month, validate_period
 
-    validate_period(args.month)
+    validate_period(args.month, settings.today())
     directory = settings.home / "sample" / "directory.yaml"
     _progress(f"generating a sample month {args.month} for {args.tenants} tenants in {settings.snapshot_root}")
     sample = generate_sample(args.month, Path(settings.snapshot_root), directory, load_price_book(settings.price_book),
                              tenants=args.tenants)
     _progress(f"importing the tenant directory {directory}")
-    imported = Ledger(settings.ledger_url).import_directory(load_directory(directory))
+    imported = Ledger(settings.ledger_url).import_directory(load_directory(directory), settings.today())
     closed = close_month(settings, args.month, _progress)
     return {"sample": sample, "directory": str(directory), "import": imported, **closed}
 
 
-def _previous_period() -> str:
-    today = datetime.now(timezone.utc).date()
+def _previous_period(today) -> str:
     return f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}"
 
 
@@ -274,10 +268,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")  # library warnings are for developers, not in a user's terminal
     args = parser().parse_args(argv)
-    if getattr(args, "month", "") is None:
-        args.month = _previous_period()
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
+        if getattr(args, "month", "") is None:
+            args.month = _previous_period(settings.today())
         document = args.handler(args, settings)
     except BillingError as error:
         print(f"billing: error: {error}", file=sys.stderr)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -79,12 +79,11 @@ class InvoiceBook:
     def is_final(self, period: str, now: datetime) -> bool:
         return now.date() >= next_month_start(period) + timedelta(days=self.grace_days)
 
-    def record(self, tenant: Tenant, rating: Rating, now: datetime | None = None) -> Outcome:
+    def record(self, tenant: Tenant, rating: Rating, now: datetime) -> Outcome:
         return self.record_all([(tenant, rating)], now)[0]
 
-    def record_all(self, ratings: list[tuple[Tenant, Rating]], now: datetime | None = None) -> list[Outcome]:
-        """Record a close's invoices in one transaction: all of them, or none."""
-        now = now or datetime.now(timezone.utc)
+    def record_all(self, ratings: list[tuple[Tenant, Rating]], now: datetime) -> list[Outcome]:
+        """Record a close's invoices in one transaction: all of them, or none. `now` decides draft or final."""
         with self.ledger.engine.begin() as con:
             return [self._record(con, tenant, rating, now) for tenant, rating in ratings]
 

@@ -54,9 +54,9 @@ class Ledger:
             raise BillingError(f"ledger {self.engine.url.render_as_string()}: {_first_line(error)}") from None
         return applied_now
 
-    def import_directory(self, tenants: list[Tenant], today: date | None = None) -> dict[str, int]:
-        """Insert or update every tenant in one transaction; return counts of what changed."""
-        today = today or datetime.now(timezone.utc).date()
+    def import_directory(self, tenants: list[Tenant], today: date) -> dict[str, int]:
+        """Insert or update every tenant in one transaction; return counts of what changed. `today` dates the
+        membership of users added or removed by this import."""
         self.migrate()
         summary = {"tenants_added": 0, "tenants_updated": 0, "tenants_unchanged": 0, "users_added": 0, "users_removed": 0}
         with self.engine.begin() as con:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -76,7 +76,7 @@ class Payments:
         record = {"tenant_id": tenant.tenant_id, "type": method_type, "stripe_customer_id": customer,
                   "stripe_payment_method": attached, "display": display}
         with self.ledger.engine.begin() as con:
-            con.execute(_q("payment_method_upsert"), {**record, "now": datetime.now().isoformat(timespec="seconds")})
+            con.execute(_q("payment_method_upsert"), {**record, "now": _stamp()})
             self._audit(con, "payment_method_set", tenant.tenant_id, None, None, f"{method_type} {display or ''}".strip())
         return record
 
@@ -219,6 +219,11 @@ class Payments:
     def _audit(self, con, event: str, tenant_id: str | None, invoice_id: str | None, amount: Decimal | None,
                details: str | None, actor: str | None = None) -> None:
         con.execute(_q("audit_insert"), {
-            "audit_id": uuid.uuid4().hex, "now": datetime.now().isoformat(timespec="microseconds"),
+            "audit_id": uuid.uuid4().hex, "now": _stamp("microseconds"),
             "actor": actor or self.actor, "event": event, "tenant_id": tenant_id, "invoice_id": invoice_id,
             "amount": None if amount is None else str(amount), "details": details})
+
+
+def _stamp(timespec: str = "seconds") -> str:
+    """When a record was written (UTC): a log time, not a business date."""
+    return datetime.now(timezone.utc).isoformat(timespec=timespec)

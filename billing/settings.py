@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 
@@ -31,6 +32,15 @@ class Settings:
     alert_sender: str
     operator_email: str
     invoice_grace_days: int
+    # BILLING_NOW: the moment business dates are taken from (invoices final, payments due, overdue, alerts,
+    # month to date); None is the wall clock. Tests set it, and so can an operator rerunning "as of" a day.
+    fixed_now: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.fixed_now or datetime.now(timezone.utc)
+
+    def today(self) -> date:
+        return self.now().date()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -53,6 +63,7 @@ class Settings:
             overdue_grace_days=_int(env, "BILLING_OVERDUE_GRACE_DAYS", 3),
             alert_sender=env.get("BILLING_ALERT_SENDER") or "billing@localhost",
             operator_email=env.get("BILLING_OPERATOR_EMAIL") or "billing-operators@localhost",
+            fixed_now=_moment(env, "BILLING_NOW"),
         )
 
 
@@ -77,3 +88,18 @@ def _days_list(env, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
     if list(days) != sorted(set(days)) or days[0] < 0:
         raise BillingError(f"{name} must be increasing days after issue like 3,5,7, got {value!r}")
     return days
+
+
+def _moment(env, name: str) -> datetime | None:
+    """An ISO date (its 00:00 UTC) or a date and time with an offset."""
+    value = env.get(name)
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or (moment.tzinfo is None and "T" in value.upper()):
+        raise BillingError(f"{name} must be a date YYYY-MM-DD or a time with an offset like "
+                           f"2026-12-05T09:00:00Z, got {value!r}")
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

@@ -1,7 +1,7 @@
 """Runs billing jobs on the Dagster instance in DAGSTER_HOME, so that CLI runs show in the UI."""
 import os
 import warnings
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -60,9 +60,8 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
     return "see the run in the Dagster UI"
 
 
-def validate_period(period: str, today: date | None = None) -> None:
+def validate_period(period: str, today: date) -> None:
     year, month = parse_period(period)
-    today = today or datetime.now(timezone.utc).date()
     if (year, month) > (today.year, today.month):
         raise BillingError(f"month {period} has not begun yet")
     if period < FIRST_DAY[:7]:
@@ -75,7 +74,7 @@ def ingest(settings: Settings, instance: dg.DagsterInstance, progress=lambda mes
     ledger.migrate()
     if not ledger.tenants():
         raise BillingError("the ledger has no tenants: run 'billing tenants import FILE' first")
-    last = datetime.now(timezone.utc).date() + timedelta(days=DAYS_AHEAD)
+    last = settings.today() + timedelta(days=DAYS_AHEAD)
     days = SnapshotRoot(settings.snapshot_root, settings.aws_endpoint_url).days()
     outside = [d for d in days if not FIRST_DAY <= d.isoformat() <= last.isoformat()]
     if outside:
@@ -96,7 +95,7 @@ def ingest(settings: Settings, instance: dg.DagsterInstance, progress=lambda mes
 
 def close_month(settings: Settings, period: str, progress=lambda message: None) -> dict:
     """The month-end close: ingest what is new, then aggregate and report the month, as Dagster runs."""
-    validate_period(period)
+    validate_period(period, settings.today())
     instance = local_instance(settings)
     ingested = ingest(settings, instance, progress)
     progress(f"closing {period}")

@@ -1,6 +1,6 @@
 """Sensors: ingest an intraday drop as soon as it lands in the snapshot root."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import dagster as dg
 
@@ -26,7 +26,7 @@ def snapshot_drop_sensor(context: dg.SensorEvaluationContext, billing: BillingSt
     except BillingError as error:
         return dg.SensorResult(skip_reason=str(error))
     warehouse = billing.warehouse()
-    today = datetime.now(timezone.utc).date()
+    today = billing.settings().today()
     oldest = max(today - timedelta(days=LOOKBACK_DAYS), datetime.fromisoformat(FIRST_DAY).date())
     requests = []
     for day in days:

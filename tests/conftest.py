@@ -15,6 +15,10 @@ from tests.servers import MotoServer, PostgresServer
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
+# "Today" for every test: business dates never come from the wall clock (BILLING_NOW, see billing/settings.py).
+NOW = "2026-11-29T12:00:00+00:00"
+TODAY = date(2026, 11, 29)
+
 COLUMNS = ["event_id", "occurred_at", "tenant_id", "user_id", "service", "metric", "workload", "quantity"]
 
 
@@ -64,6 +68,7 @@ def billing_home(tmp_path, monkeypatch):
                  "DAGSTER_HOME", "AWS_ENDPOINT_URL", "STRIPE_API_KEY", "STRIPE_API_BASE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BILLING_HOME", str(home))
+    monkeypatch.setenv("BILLING_NOW", NOW)
     return home
 
 
@@ -119,7 +124,7 @@ class Metering:
     def __init__(self, home: Path, snapshot_root: str | None = None):
         from billing.settings import Settings
 
-        env = {"BILLING_HOME": str(home)}
+        env = {"BILLING_HOME": str(home), "BILLING_NOW": NOW}
         if snapshot_root:
             env["BILLING_SNAPSHOT_ROOT"] = snapshot_root
         import os
@@ -133,7 +138,7 @@ class Metering:
         from billing.ledger import Ledger
 
         path = write_directory(self.settings.home / "directory.yaml", list(tenants))
-        Ledger(self.settings.ledger_url).import_directory(load_directory(path))
+        Ledger(self.settings.ledger_url).import_directory(load_directory(path), self.settings.today())
 
     def write(self, day: str, rows: list[dict], fmt: str = "csv", name: str = "part-0000") -> Path:
         return write_snapshot(self.root, day, rows, fmt, name)

@@ -45,11 +45,11 @@ def alert_book(tmp_path):
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     ledger.migrate()
     from tests.test_ledger import directory
-    from tests.conftest import tenant
+    from tests.conftest import TODAY, tenant
 
     ledger.import_directory(directory(tenant("acme", users=[
         {"user_id": u.user_id, "name": u.name, "email": u.email, "role": u.role, **({"phone": u.phone} if u.phone else {})}
-        for u in PEOPLE])))
+        for u in PEOPLE])), TODAY)
     return AlertBook(ledger)
 
 

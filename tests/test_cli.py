@@ -3,12 +3,12 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import event, tenant, write_directory, write_snapshot
+from tests.conftest import NOW, event, tenant, write_directory, write_snapshot
 from tests.test_metering import demo_pro, worked_example_rows
 
 BILLING = str(Path(sys.executable).with_name("billing"))
@@ -16,7 +16,7 @@ BILLING = str(Path(sys.executable).with_name("billing"))
 
 def billing(*args, home: Path, **env) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("BILLING_", "DAGSTER_", "STRIPE_"))}
-    environment.update(BILLING_HOME=str(home), **env)
+    environment.update(BILLING_HOME=str(home), BILLING_NOW=NOW, **env)
     return subprocess.run([BILLING, *args], capture_output=True, text=True, env=environment, timeout=600)
 
 
@@ -60,7 +60,7 @@ def test_import_close_and_usage_end_to_end(tmp_path):
 def test_month_to_date_usage(tmp_path):
     home = tmp_path / "home"
     ok("tenants", "import", str(write_directory(tmp_path / "d.yaml", [tenant("acme")])), home=home)
-    now = datetime.now(timezone.utc)
+    now = datetime.fromisoformat(NOW)
     write_snapshot(home / "snapshots", now.date().isoformat(), [event("e1", now.isoformat(), quantity="42")])
     ok("close", "--month", now.strftime("%Y-%m"), home=home)
     usage = ok("usage", "--tenant", "acme", "--month", now.strftime("%Y-%m"), home=home)

@@ -81,15 +81,7 @@ def test_a_partition_range_is_ingested_in_one_run(store):
 
 
 def test_the_drop_sensor_requests_each_changed_day_once(store, monkeypatch):
-    import billing_jobs.sensors as sensors
-    from datetime import datetime, timezone
-
-    class Today(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
-
-    monkeypatch.setattr(sensors, "datetime", Today)
+    monkeypatch.setenv("BILLING_NOW", "2026-11-01T12:00:00Z")
     resources = {"billing": BillingStore(billing_home=str(store.settings.home))}
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(instance=instance, resources=resources)

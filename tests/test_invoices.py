@@ -9,7 +9,7 @@ from billing.price_book import load_price_book
 from billing.pricing import rate
 from billing.settings import Settings
 from tests.test_ledger import directory, ledger  # noqa: F401 - the SQLite/PostgreSQL fixture
-from tests.conftest import tenant
+from tests.conftest import TODAY, tenant
 
 BOOK = load_price_book(Settings.from_env({}).price_book)
 DURING_NOVEMBER = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)  # October still a draft (2 days' grace)
@@ -18,7 +18,7 @@ AFTER_GRACE = datetime(2026, 11, 3, tzinfo=timezone.utc)
 
 @pytest.fixture
 def book(ledger):  # noqa: F811
-    ledger.import_directory(directory(tenant("acme", plan="starter"), tenant("big", plan="enterprise", payment_method={"type": "invoice"})))
+    ledger.import_directory(directory(tenant("acme", plan="starter"), tenant("big", plan="enterprise", payment_method={"type": "invoice"})), TODAY)
     return InvoiceBook(ledger, grace_days=2)
 
 

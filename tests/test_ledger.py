@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from billing.directory import parse_directory
 from billing.ledger import Ledger
 from billing.settings import BillingError
-from tests.conftest import tenant
+from tests.conftest import TODAY, tenant
 
 import yaml
 
@@ -52,14 +52,14 @@ def test_import_then_reimport_updates_and_never_duplicates(ledger):
 
 def test_money_and_dates_round_trip_exactly(ledger):
     ledger.import_directory(directory(tenant("big", plan="enterprise", contract_monthly_fee="12345.67", tax_rate="0.075",
-                                             plan_changes=[{"plan": "enterprise", "effective": "2026-02-01"}])))
+                                             plan_changes=[{"plan": "enterprise", "effective": "2026-02-01"}])), TODAY)
     big = ledger.tenant("big")
     assert (str(big.contract_monthly_fee), str(big.tax_rate), big.plan_changes) == (
         "12345.67", "0.075", ((date(2026, 2, 1), "enterprise"),))
 
 
 def test_failed_import_writes_nothing(ledger, monkeypatch):
-    ledger.import_directory(directory(tenant("acme")))
+    ledger.import_directory(directory(tenant("acme")), TODAY)
     broken = directory(tenant("acme", name="Renamed"), tenant("beta"))
     original = ledger._write_tenant
 
@@ -70,7 +70,7 @@ def test_failed_import_writes_nothing(ledger, monkeypatch):
 
     monkeypatch.setattr(ledger, "_write_tenant", fail_on_beta)
     with pytest.raises(sa.exc.OperationalError):
-        ledger.import_directory(broken)
+        ledger.import_directory(broken, TODAY)
     assert [t.name for t in ledger.tenants()] == ["acme Inc"]
 
 

@@ -12,7 +12,7 @@ from billing.payments import Payments, to_cents
 from billing.price_book import load_price_book
 from billing.pricing import rate
 from billing.settings import Settings
-from tests.conftest import tenant
+from tests.conftest import TODAY, tenant
 from tests.test_ledger import directory
 
 BOOK = load_price_book(Settings.from_env({}).price_book)
@@ -25,7 +25,7 @@ def billed(tmp_path, stripe_client):
     ledger.import_directory(directory(
         tenant("visa"),
         tenant("declines", payment_method={"type": "card", "stripe_payment_method": "pm_card_chargeCustomerFail"}),
-        tenant("big", plan="enterprise", payment_method={"type": "wire"})))
+        tenant("big", plan="enterprise", payment_method={"type": "wire"})), TODAY)
     book = InvoiceBook(ledger)
     for t in ledger.tenants():
         book.record(t, rate(t, "2026-10", {"sql_queries": D(100_250)}, BOOK), ISSUE_DAY)
@@ -118,7 +118,7 @@ def test_wire_is_not_charged_and_a_received_transfer_marks_it_paid(billed, strip
 
 def test_a_card_without_a_stripe_payment_method_is_an_error_of_that_invoice_alone(tmp_path, stripe_client):
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    ledger.import_directory(directory(tenant("nocard", payment_method={"type": "card"}), tenant("visa")))
+    ledger.import_directory(directory(tenant("nocard", payment_method={"type": "card"}), tenant("visa")), TODAY)
     book = InvoiceBook(ledger)
     payments = Payments(book, stripe_client)
     for t in ledger.tenants():
@@ -148,7 +148,7 @@ def boundary_billed(tmp_path, stripe_boundary):
         tenant("stolen", payment_method={"type": "card", "stripe_payment_method": "pm_card_visa_chargeDeclinedStolenCard"}),
         tenant("expired", payment_method={"type": "card", "stripe_payment_method": "pm_card_chargeDeclinedExpiredCard"}),
         tenant("bank", payment_method={"type": "ach", "stripe_payment_method": "pm_usBankAccount_success"}),
-        tenant("broke", payment_method={"type": "ach", "stripe_payment_method": "pm_usBankAccount_insufficientFunds"})))
+        tenant("broke", payment_method={"type": "ach", "stripe_payment_method": "pm_usBankAccount_insufficientFunds"})), TODAY)
     book = InvoiceBook(ledger)
     for t in ledger.tenants():
         book.record(t, rate(t, "2026-10", {"sql_queries": D(100_250)}, BOOK), ISSUE_DAY)
