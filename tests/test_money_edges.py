@@ -1,4 +1,5 @@
 """Money at its edges: what a person reads in a description, exact JSON numbers, exact quantities from JSON Lines."""
+import json
 from datetime import datetime, timezone
 from decimal import Decimal as D
 
@@ -57,3 +58,23 @@ def test_a_huge_invoice_closes_and_its_breakdown_and_adjustment_are_exact_json_n
     text = dumps(invoice_document(book.get(october.invoice_id), None))
     assert '"amount": -2.00' in text and '"total": 99999999999999.99' in text
     assert loads(text)["adjustments"][0]["amount"] == D("-2.00")
+
+
+def jsonl_with_number(row: dict, quantity: str, **extra) -> str:
+    """A JSON Lines row whose quantity is the JSON number `quantity`, digits as written."""
+    fields = {key: value for key, value in row.items() if key != "quantity"} | extra
+    return json.dumps(fields)[:-1] + f', "quantity": {quantity}}}\n'
+
+
+def test_json_lines_quantities_are_read_with_every_digit(metering):
+    rows = [jsonl_with_number(event("e1", "2026-10-02T10:00:00Z"), "1234567890.123456789"),
+            # a nested "quantity" is not the row's
+            jsonl_with_number(event("e2", "2026-10-02T10:00:00Z"), "7.000000001", detail={"quantity": 5}),
+            jsonl_with_number(event("e3", "2026-10-02T10:00:00Z"), "1.5e3")]
+    (metering.root / "dt=2026-10-02").mkdir(parents=True)
+    (metering.root / "dt=2026-10-02" / "part-0000.jsonl").write_text("".join(rows))
+    # the same event in CSV, as text: the same content, so a duplicate and not a conflict
+    metering.write("2026-10-03", [event("e1", "2026-10-02T10:00:00Z", quantity="1234567890.123456789")])
+    first, second = metering.ingest("2026-10-02", "2026-10-03")
+    assert (first.accepted, second.duplicates, second.quarantined) == (3, 1, 0)
+    assert metering.usage("acme", "2026-10")["llm_tokens"]["used"] == D("1234569397.123456790")
