@@ -162,7 +162,7 @@ class AlertBook:
                 continue
             new.append(identifier)
             for user in tenant.users:
-                if user.role not in RECIPIENT_ROLES or user.active_until is not None:
+                if user.role not in RECIPIENT_ROLES or not user.current:
                     continue
                 for channel in crossing.channels:
                     recipient = {"email": user.email, "sms": user.phone, "in_app": user.user_id}[channel]

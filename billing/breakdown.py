@@ -6,8 +6,9 @@ The rule (docs/cost-allocation.md):
 2. Fixed charges (base price, seats) are allocated in proportion to the list value of all usage:
    quantity x the reference plan's unit price of its metric. With no usage at all, the fixed charges
    are split evenly across the six service figures and go to the `user_id: null` entry.
-3. Each allocation is exact in Decimal; the figures are then rounded to the cent by largest remainder,
-   so they add up to the subtotal to the cent and none is negative.
+3. Each allocation is exact in Decimal; the figures are then rounded to the cent by largest remainder (equal
+   remainders in listing order: FIGURES, then users by id with the null entry last), so they add up to the
+   subtotal to the cent and none is negative.
 Free of Dagster.
 """
 from __future__ import annotations
@@ -57,10 +58,10 @@ def figure_of(row: UsageRow) -> tuple[str, str]:
 
 def largest_remainder(exact: dict, total: Decimal) -> dict:
     """Round exact shares to cents that add up to `total`: floor each, then give the cents left to the
-    largest remainders (ties in key order)."""
+    largest remainders; equal remainders in the order of `exact` (the order the breakdown lists them)."""
     floors = {key: value.quantize(CENT, rounding=ROUND_FLOOR) for key, value in exact.items()}
     left = int((total - sum(floors.values(), Decimal(0))) / CENT)
-    by_remainder = sorted(exact, key=lambda key: (-(exact[key] - floors[key]), str(key)))
+    by_remainder = sorted(exact, key=lambda key: -(exact[key] - floors[key]))  # stable: ties keep their order
     for key in by_remainder[:left]:
         floors[key] += CENT
     return floors
@@ -95,12 +96,16 @@ def cost_breakdown(tenant: Tenant, period: str, lines: tuple[InvoiceLine, ...], 
                    book: PriceBook) -> dict:
     """The breakdown of an invoice's lines (its subtotal) over the usage rows of the month."""
     subtotal = sum((line.amount for line in lines), Decimal("0.00"))
-    services = largest_remainder(_allocate(lines, rows, book, figure_of, list(FIGURES)), subtotal)
-    users = largest_remainder(_allocate(lines, rows, book, lambda row: row.user_id, [None]), subtotal)
+    services = largest_remainder(_allocate(lines, rows, book, figure_of, list(FIGURES)), subtotal)  # FIGURES order
+    user_shares = _allocate(lines, rows, book, lambda row: row.user_id, [None])
+    users = largest_remainder(dict(sorted(user_shares.items(), key=lambda item: _user_order(item[0]))), subtotal)
     names = {user.user_id: user.name for user in tenant.users}
     by_service: dict = {}
     for (service, figure) in FIGURES:
-        by_service.setdefault(service, {})[figure] = services.get((service, figure), Decimal("0.00"))
+        by_service.setdefault(service, {})[figure] = services[(service, figure)]
+    # The null entry stands for usage without a user (or no usage at all), whatever its share rounds to,
+    # and for fixed charges that had no usage to follow (usage of quantity 0).
+    without_user = not rows or any(row.user_id is None for row in rows)
     return {
         "period": period,
         "tenant_id": tenant.tenant_id,
@@ -109,7 +114,11 @@ def cost_breakdown(tenant: Tenant, period: str, lines: tuple[InvoiceLine, ...], 
         "by_user": [
             {"user_id": user_id, "name": names.get(user_id, user_id) if user_id else "System usage (no user)",
              "cost_usd": cost}
-            for user_id, cost in sorted(users.items(), key=lambda item: (item[0] is None, item[0] or ""))
-            if user_id is not None or cost or not rows
+            for user_id, cost in users.items() if user_id is not None or without_user or cost
         ],
     }
+
+
+def _user_order(user_id: str | None) -> tuple:
+    """by_user order: user ids ascending (by code point), the null entry last."""
+    return (user_id is None, user_id or "")

@@ -29,20 +29,34 @@ IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
 
 
 @dataclass(frozen=True)
+class Membership:
+    """One span of a user's presence in the directory, [active_from, active_until), kept by the ledger."""
+    active_from: date | None = None  # None: since the tenant's first import
+    active_until: date | None = None  # None: still in the directory
+
+    def overlaps(self, first: date, last: date) -> bool:
+        return (self.active_from is None or self.active_from <= last) and (
+            self.active_until is None or self.active_until > first
+        )
+
+
+@dataclass(frozen=True)
 class User:
     user_id: str
     name: str
     email: str
     role: str
     phone: str | None = None
-    # Membership in the directory, kept by the ledger across imports (see users in the ledger schema).
-    active_from: date | None = None
-    active_until: date | None = None
+    # Every span in the directory, oldest first: a user removed and added again has two.
+    memberships: tuple[Membership, ...] = (Membership(),)
 
     def active_during(self, first: date, last: date) -> bool:
-        return (self.active_from is None or self.active_from <= last) and (
-            self.active_until is None or self.active_until > first
-        )
+        return any(membership.overlaps(first, last) for membership in self.memberships)
+
+    @property
+    def current(self) -> bool:
+        """In the directory now (its latest span is open)."""
+        return self.memberships[-1].active_until is None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from billing.sql import query, statements
 from billing.warehouse import Warehouse, cursor, write_file
 
 # Bump when validation, dedup or the partition layout change, so that every day is ingested again.
-RULES_VERSION = "5"
+RULES_VERSION = "6"
 REQUIRED_COLUMNS = ("event_id", "occurred_at", "tenant_id", "service", "metric", "quantity")
 OPTIONAL_COLUMNS = ("user_id", "workload")
 # Snapshot bytes staged and classified at once: about 5M events in Parquet, 1 GB of work tables in memory

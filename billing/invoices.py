@@ -170,8 +170,8 @@ class InvoiceBook:
         )
 
     def _load_one(self, con: Connection, row) -> Invoice:
-        adjustments = tuple(dict(a._mapping) for a in con.execute(_q("adjustments_of_invoice"),
-                                                                  {"invoice_id": row.invoice_id}))
+        adjustments = tuple(_adjustment(a) for a in con.execute(_q("adjustments_of_invoice"),
+                                                                {"invoice_id": row.invoice_id}))
         return self._invoice(row, self._lines(con, row.invoice_id), adjustments)
 
     def of_period(self, period: str) -> list[Invoice]:
@@ -183,7 +183,7 @@ class InvoiceBook:
                     row.description, row.metric, Decimal(row.quantity), Decimal(row.unit_price), Decimal(row.amount)))
             adjustments: dict[str, list[dict]] = {}
             for row in con.execute(_q("adjustments_of_period"), {"period": period}):
-                adjustments.setdefault(row.source_invoice_id, []).append(dict(row._mapping))
+                adjustments.setdefault(row.source_invoice_id, []).append(_adjustment(row))
             return [self._invoice(row, tuple(lines.get(row.invoice_id, ())), tuple(adjustments.get(row.invoice_id, ())))
                     for row in con.execute(_q("invoices_of_period"), {"period": period})]
 
@@ -209,3 +209,8 @@ class InvoiceBook:
         if keys:
             with self.ledger.engine.begin() as con:
                 con.execute(_q("invoice_set_pdf"), [{"invoice_id": i, "pdf_key": k} for i, k in keys.items()])
+
+
+def _adjustment(row) -> dict:
+    """An adjustment as the ledger keeps it, its amount as Decimal money."""
+    return {**row._mapping, "amount": Decimal(row.amount)}

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from billing.directory import Budget, Tenant, User, check_payment_method
+from billing.directory import Budget, Membership, Tenant, User, check_payment_method
 from billing.settings import BillingError
 from billing.sql import SQL_DIR, query, statements
 
@@ -97,17 +97,21 @@ class Ledger:
                 {**key, "position": position, "amount_usd": str(budget.amount_usd), "channels": ",".join(budget.channels)}
                 for position, budget in enumerate(tenant.budgets)])
         previous = {user.user_id: user for user in (before.users if before else ())}
-        summary["users_added"] += sum(
-            1 for user in tenant.users if user.user_id not in previous or previous[user.user_id].active_until is not None)
         if tenant.users:
-            # Users of a tenant's first import count since always; later additions from the import day.
-            active_from = today.isoformat() if before else None
             con.execute(_q("user_upsert"), [
                 {**key, "user_id": user.user_id, "name": user.name, "email": user.email, "phone": user.phone,
-                 "role": user.role, "active_from": active_from} for user in tenant.users])
+                 "role": user.role} for user in tenant.users])
+        arriving = [user.user_id for user in tenant.users
+                    if user.user_id not in previous or not previous[user.user_id].current]
+        if arriving:
+            # Users of a tenant's first import count since always; later arrivals (returns too) from the import day.
+            active_from = today.isoformat() if before else None
+            con.execute(_q("membership_open"), [
+                {**key, "user_id": user_id, "active_from": active_from} for user_id in arriving])
+        summary["users_added"] += len(arriving)
         listed = {user.user_id for user in tenant.users}
         for user_id, user in previous.items():
-            if user_id not in listed and user.active_until is None:
+            if user_id not in listed and user.current:
                 con.execute(_q("user_deactivate"), {**key, "user_id": user_id, "today": today.isoformat()})
                 summary["users_removed"] += 1
 
@@ -150,11 +154,15 @@ class Ledger:
         budgets: dict[str, list] = {}
         for row in con.execute(_q("budgets_all")):
             budgets.setdefault(row.tenant_id, []).append(Budget(Decimal(row.amount_usd), tuple(row.channels.split(","))))
+        memberships: dict[tuple[str, str], list] = {}
+        for row in con.execute(_q("memberships_all")):
+            memberships.setdefault((row.tenant_id, row.user_id), []).append(
+                Membership(_date(row.active_from), _date(row.active_until)))
         users: dict[str, list] = {}
         for row in con.execute(_q("users_all")):
             users.setdefault(row.tenant_id, []).append(User(
                 row.user_id, row.name, row.email, row.role, row.phone,
-                _date(row.active_from), _date(row.active_until),
+                tuple(memberships[(row.tenant_id, row.user_id)]),
             ))
         return [
             Tenant(
@@ -176,9 +184,7 @@ def _sqlite_foreign_keys(connection, _record) -> None:
 
 def _as_directory(tenant: Tenant) -> Tenant:
     """The tenant as the directory file states it: current users only, without membership dates."""
-    current = tuple(
-        replace(user, active_from=None, active_until=None) for user in tenant.users if user.active_until is None
-    )
+    current = tuple(replace(user, memberships=(Membership(),)) for user in tenant.users if user.current)
     return replace(tenant, users=tuple(sorted(current, key=lambda user: user.user_id)))
 
 

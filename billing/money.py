@@ -6,10 +6,18 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 CENT = Decimal("0.01")
+READABLE_PLACES = Decimal("0.000001")
+INDENT = 2
 
 
 def round_half_up(value: Decimal, places: Decimal = CENT) -> Decimal:
     return value.quantize(places, rounding=ROUND_HALF_UP)
+
+
+def readable(quantity: Decimal) -> str:
+    """A quantity as a person reads it in a description: thousands separated, at most 6 decimals (half up),
+    no trailing zeros. Amounts are never shown this way: they stay exact."""
+    return f"{round_half_up(quantity, READABLE_PLACES).normalize():,f}"
 
 
 def to_decimal(value: Any, what: str) -> Decimal:
@@ -25,15 +33,37 @@ def to_decimal(value: Any, what: str) -> Decimal:
     return number
 
 
-def _json_default(value: Any) -> Any:
+def dumps(document: Any) -> str:
+    """JSON like json.dumps(indent=2), with each Decimal written as an exact JSON number: its own digits,
+    never through a binary float (99999999999999.99 stays so; money keeps its two decimals)."""
+    return _encode(document, 0)
+
+
+def _encode(value: Any, depth: int) -> str:
     if isinstance(value, Decimal):
-        # A JSON number: integral values print without a fraction; others as their shortest
-        # float form, which is exact for the few decimals we emit (cents, percentages).
-        return int(value) if value == value.to_integral_value() else float(value)
+        if not value.is_finite():
+            raise ValueError(f"cannot write {value} as a JSON number")
+        return f"{value:f}"
+    if isinstance(value, dict):
+        items = [f"{json.dumps(key if isinstance(key, str) else str(key))}: {_encode(item, depth + 1)}"
+                 for key, item in value.items()]
+        return _block("{", items, "}", depth)
+    if isinstance(value, (list, tuple)):
+        return _block("[", [_encode(item, depth + 1) for item in value], "]", depth)
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return json.dumps(value.isoformat())
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return json.dumps(value)
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
-def dumps(document: Any) -> str:
-    return json.dumps(document, default=_json_default, indent=2)
+def _block(opening: str, items: list[str], closing: str, depth: int) -> str:
+    if not items:
+        return opening + closing
+    inner, outer = "\n" + " " * INDENT * (depth + 1), "\n" + " " * INDENT * depth
+    return opening + inner + ("," + inner).join(items) + outer + closing
+
+
+def loads(text: str) -> Any:
+    """JSON as written by dumps, with every fractional number read back exactly as a Decimal."""
+    return json.loads(text, parse_float=Decimal)

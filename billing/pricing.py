@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from billing.directory import Tenant, last_day, month_days, plan_days
 from billing.metering import billable_quantities
-from billing.money import round_half_up
+from billing.money import readable, round_half_up
 from billing.price_book import LIMITED_METRICS, PriceBook
 
 BASE = "base"
@@ -69,10 +69,9 @@ def _overage_lines(quantities: dict[str, Decimal], plan_name: str, book: PriceBo
             continue
         over = quantities[metric] - included
         unit_price = price.unit_price / price.per
-        per = f"{price.per:,f}".rstrip("0").rstrip(".")
         lines.append(InvoiceLine(
-            description=f"{metric} overage: {over.normalize():,f} {UNITS[metric]} above {included.normalize():,f}"
-                        f" at ${price.unit_price} per {per}",
+            description=f"{metric} overage: {readable(over)} {UNITS[metric]} above {readable(included)}"
+                        f" at ${price.unit_price} per {readable(price.per)}",
             metric=metric,
             quantity=over,
             unit_price=unit_price,

@@ -1,12 +1,10 @@
 """Reports finance reads: JSON documents under BILLING_HOME/reports/<period>/, written atomically."""
 from __future__ import annotations
 
-import json
 import os
-from decimal import Decimal
 from pathlib import Path
 
-from billing.money import dumps
+from billing.money import dumps, loads
 
 
 def write_report(reports_dir: Path, period: str, name: str, document) -> Path:
@@ -20,4 +18,4 @@ def write_report(reports_dir: Path, period: str, name: str, document) -> Path:
 
 def read_report(reports_dir: Path, period: str, name: str):
     """A written report as finance reads it, with its money as Decimal."""
-    return json.loads((Path(reports_dir) / period / f"{name}.json").read_text(), parse_float=Decimal)
+    return loads((Path(reports_dir) / period / f"{name}.json").read_text())

@@ -54,7 +54,7 @@ def test_late_usage_after_the_invoice_is_final_lands_on_the_next_invoice(closed)
     close_month(closed.settings, "2026-10")
     october = invoices(closed)["acme"]
     assert october.total == D("121.80")
-    assert [a["amount"] for a in october.adjustments] == ["2.00"]  # 400 queries x 0.005
+    assert [a["amount"] for a in october.adjustments] == [D("2.00")]  # 400 queries x 0.005
     close_month(closed.settings, "2026-11")
     november = invoices(closed, "2026-11")["acme"]
     assert [(line.metric, line.amount) for line in november.lines][-1] == ("adjustment", D("2.00"))

@@ -1,1 +1,1 @@
-SELECT tenant_id, user_id, name, email, phone, role, active_from, active_until FROM users ORDER BY tenant_id, user_id
+SELECT tenant_id, user_id, name, email, phone, role FROM users ORDER BY tenant_id, user_id
