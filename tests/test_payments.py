@@ -20,8 +20,16 @@ ISSUE_DAY = datetime(2026, 11, 3, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def billed(tmp_path, stripe_client):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+def ledger_url(request, tmp_path):
+    """SQLite, or PostgreSQL when a test is parametrized with `indirect=True` over ("sqlite", "postgresql")."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+
+
+@pytest.fixture
+def billed(ledger_url, stripe_client):
+    ledger = Ledger(ledger_url)
     ledger.import_directory(directory(
         tenant("visa"),
         tenant("declines", payment_method={"type": "card", "stripe_payment_method": "pm_card_chargeCustomerFail"}),
@@ -88,6 +96,7 @@ def test_a_crash_between_stripe_and_the_ledger_is_reconciled_not_charged_again(b
     assert invoice_of(book, "visa").status == "paid"
 
 
+@pytest.mark.parametrize("ledger_url", ["sqlite", "postgresql"], indirect=True)
 def test_two_runs_at_once_charge_once(billed, stripe_client):
     book, payments = billed
     visa, t = invoice_of(book, "visa"), book.ledger.tenant("visa")
