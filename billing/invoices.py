@@ -22,6 +22,7 @@ from billing.sql import query
 
 NET_30 = ("invoice", "wire")
 ADJUSTMENT = "adjustment"
+DIFFERENCE, BALANCE = "difference", "balance"  # adjustment kinds: a re-rated final invoice, an uncollected balance
 
 
 def _q(name: str) -> sa.TextClause:
@@ -135,7 +136,8 @@ class InvoiceBook:
         """A final invoice is never rewritten: a different rating becomes an adjustment, once."""
         billed = sum((Decimal(line.amount) for line in self._lines(con, existing.invoice_id)
                       if line.metric != ADJUSTMENT), Decimal(0))
-        earlier = con.execute(_q("adjustments_of_invoice"), {"invoice_id": existing.invoice_id}).fetchall()
+        earlier = [a for a in con.execute(_q("adjustments_of_invoice"), {"invoice_id": existing.invoice_id})
+                   if a.kind == DIFFERENCE]  # a carried balance is no difference in the rating
         adjusted = billed + sum((Decimal(a.amount) for a in earlier), Decimal(0))
         rated = sum((line.amount for line in rating.lines), Decimal(0))
         difference = rated - adjusted
@@ -147,7 +149,7 @@ class InvoiceBook:
             "tenant_id": existing.tenant_id, "source_invoice_id": existing.invoice_id,
             "source_period": existing.period, "amount": str(difference),
             "reason": "usage or directory changed after the invoice was final",
-            "now": now.isoformat(timespec="seconds"),
+            "now": now.isoformat(timespec="seconds"), "kind": DIFFERENCE,
         })
         con.execute(_q("audit_insert"), {  # a money event, like every charge
             "audit_id": adjustment_id, "now": now.isoformat(timespec="microseconds"), "actor": "month_end_close",

@@ -4,6 +4,9 @@ Never twice: a payment_attempts row (unique per invoice and attempt number) is c
 is called; its id is the Idempotency-Key and travels in the PaymentIntent's metadata. An attempt left
 `started` (a crash between Stripe and the ledger) is reconciled with Stripe before anything new is
 tried. Stripe forgets idempotency keys after about 24 hours, so the ledger is the guard.
+A total below Stripe's minimum charge (0.00 or less included) is never charged: it is settled at once and its
+amount carried to the tenant's next invoice. Tenants read plain sentences (`tenant_message`); the detail of a
+failure is for operators (the result's `detail`, the audit log).
 Money is Decimal until here; cents exist only in the Stripe call.
 """
 from __future__ import annotations
@@ -17,11 +20,12 @@ import sqlalchemy as sa
 import stripe
 
 from billing.directory import Tenant
-from billing.invoices import Invoice, InvoiceBook
+from billing.invoices import BALANCE, Invoice, InvoiceBook
 from billing.settings import BillingError
 from billing.sql import query
 
 CHARGED = ("card", "ach")
+MINIMUM_CHARGE = Decimal("0.50")  # Stripe's minimum charge in USD: a smaller total is never sent
 # Declines that retrying cannot fix: the card or account must change first.
 HARD_DECLINES = {"expired_card", "incorrect_number", "invalid_account", "lost_card", "stolen_card", "fraudulent",
                  "pickup_card", "restricted_card", "card_not_supported", "revocation_of_authorization"}
@@ -41,8 +45,30 @@ def to_cents(amount: Decimal) -> int:
 @dataclass(frozen=True)
 class ChargeResult:
     invoice_id: str
-    outcome: str  # paid, declined, skipped, not_due, hard_declined
-    detail: str = ""
+    # paid, processing, declined, hard_declined, not_due: a charge and its answer;
+    # already_paid, draft, awaiting_transfer (invoice, wire), settled_without_charge (below the minimum),
+    # retries_exhausted, in_flight (another run is charging it), no_stripe_key: nothing sent;
+    # method_error: the tenant's payment method cannot be used; stripe_error: Stripe unreachable or refused
+    # our request (ours to fix; the tenant is not told); unknown: the answer was lost, the next run reconciles.
+    outcome: str
+    detail: str = ""  # for operators, never shown to tenants
+
+
+# What billing contacts read: plain sentences, never an error's text.
+TENANT_MESSAGES = {
+    "declined": "the payment of invoice {number} ({total} USD) was declined; we will try again in a few days, "
+                "or you can update your payment method",
+    "hard_declined": "the payment of invoice {number} ({total} USD) was declined and cannot be retried; "
+                     "please update your payment method",
+    "method_error": "invoice {number} ({total} USD) could not be charged because your payment method cannot be "
+                    "used; please update your payment method",
+}
+
+
+def tenant_message(invoice: Invoice, result: ChargeResult) -> str | None:
+    """The sentence a tenant's billing contacts read about a charge, or None when it is not theirs to act on."""
+    template = TENANT_MESSAGES.get(result.outcome)
+    return template.format(number=invoice.invoice_number, total=invoice.total) if template else None
 
 
 class Payments:
@@ -75,19 +101,31 @@ class Payments:
             display = f"{card.brand} ending {card.last4}" if card else f"bank account ending {bank.last4}" if bank else None
         record = {"tenant_id": tenant.tenant_id, "type": method_type, "stripe_customer_id": customer,
                   "stripe_payment_method": attached, "display": display}
-        with self.ledger.engine.begin() as con:
-            con.execute(_q("payment_method_upsert"), {**record, "now": _stamp()})
-            self._audit(con, "payment_method_set", tenant.tenant_id, None, None, f"{method_type} {display or ''}".strip())
+        with self.ledger.engine.begin() as con:  # a concurrent run that set the same method changes nothing
+            if con.execute(_q("payment_method_upsert"), {**record, "now": _stamp()}).rowcount:
+                self._audit(con, "payment_method_set", tenant.tenant_id, None, None,
+                            f"{method_type} {display or ''}".strip())
         return record
 
     # -- charging --------------------------------------------------------------------------------
     def charge(self, invoice: Invoice, tenant: Tenant, now: datetime) -> ChargeResult:
         """Charge one final invoice if it is due for an attempt; safe to call any number of times."""
-        if invoice.status == "paid" or invoice.state != "final" or invoice.payment_method_type not in CHARGED:
-            return ChargeResult(invoice.invoice_id, "skipped")
+        if invoice.status == "paid":
+            return ChargeResult(invoice.invoice_id, "already_paid")
+        if invoice.state != "final":
+            return ChargeResult(invoice.invoice_id, "draft")
+        if invoice.total < MINIMUM_CHARGE:
+            return self._settle_without_charge(invoice, now)
+        if invoice.payment_method_type not in CHARGED:
+            return ChargeResult(invoice.invoice_id, "awaiting_transfer")
+        if self.stripe is None:
+            return ChargeResult(invoice.invoice_id, "no_stripe_key")
         attempts = self._attempts(invoice.invoice_id)
         if attempts and attempts[-1].status == "started":
-            self._reconcile(invoice, attempts[-1], now)
+            try:
+                self._reconcile(invoice, attempts[-1], now)
+            except stripe.StripeError as error:
+                return self._stripe_error(invoice, "reconciling an unfinished attempt", error)
             attempts = self._attempts(invoice.invoice_id)
         if any(a.status == "succeeded" for a in attempts):
             return ChargeResult(invoice.invoice_id, "paid", "reconciled")
@@ -97,15 +135,17 @@ class Payments:
             return ChargeResult(invoice.invoice_id, "hard_declined", attempts[-1].error_code)
         number = len(attempts) + 1
         if number > 1 + len(self.retry_days):
-            return ChargeResult(invoice.invoice_id, "skipped", "retries exhausted")
+            return ChargeResult(invoice.invoice_id, "retries_exhausted")
         if number > 1 and now.date() < invoice.issued_at + timedelta(days=self.retry_days[number - 2]):
             return ChargeResult(invoice.invoice_id, "not_due")
         try:
             method = self.method(tenant)
-        except stripe.StripeError as error:  # e.g. a payment method Stripe does not know: say so, charge nothing
-            return ChargeResult(invoice.invoice_id, "error", f"payment method: {error.user_message or error}")
+        except (stripe.CardError, stripe.InvalidRequestError) as error:  # e.g. a payment method Stripe does not know
+            return self._method_error(invoice, f"payment method: {error.user_message or error}")
+        except stripe.StripeError as error:  # Stripe unreachable, or our key refused: ours, not the tenant's
+            return self._stripe_error(invoice, "setting the payment method", error)
         except BillingError as error:  # a card or ACH without a Stripe payment method id: this invoice waits for one
-            return ChargeResult(invoice.invoice_id, "error", str(error))
+            return self._method_error(invoice, str(error))
         attempt_id = f"pay_{invoice.invoice_id[3:]}_{number}"
         amount_cents = to_cents(invoice.total)
         try:
@@ -115,7 +155,7 @@ class Payments:
                                                    "now": now.isoformat(timespec="seconds")})
                 self._audit(con, "charge_attempt", invoice.tenant_id, invoice.invoice_id, invoice.total, attempt_id)
         except sa.exc.IntegrityError:  # another run took this attempt: it charges, we do not
-            return ChargeResult(invoice.invoice_id, "skipped", "attempt taken by a concurrent run")
+            return ChargeResult(invoice.invoice_id, "in_flight", f"attempt {attempt_id} taken by a concurrent run")
         try:
             intent = self.stripe.v1.payment_intents.create(params={
                 "amount": amount_cents, "currency": invoice.currency.lower(), "customer": method["stripe_customer_id"],
@@ -128,10 +168,11 @@ class Payments:
             self._finish(invoice, attempt_id, "failed", None, code, now)
             return ChargeResult(invoice.invoice_id, "hard_declined" if code in HARD_DECLINES else "declined", code)
         except stripe.APIConnectionError as error:  # Stripe may have charged: the next run reconciles
-            return ChargeResult(invoice.invoice_id, "unknown", str(error).splitlines()[0])
-        except stripe.StripeError as error:  # refused as a request (configuration): recorded, and said
-            self._finish(invoice, attempt_id, "failed", None, error.code or type(error).__name__, now)
-            raise BillingError(f"Stripe refused the charge of {invoice.invoice_number}: {error.user_message or error}") from None
+            return ChargeResult(invoice.invoice_id, "unknown", f"{attempt_id}: {_first_line(error)}")
+        except stripe.StripeError as error:  # refused as a request: ours to fix, so never a decline of the tenant's
+            self._finish(invoice, attempt_id, "not_charged", None, error.code or type(error).__name__, now)
+            return ChargeResult(invoice.invoice_id, "stripe_error",
+                                f"charging ({attempt_id}): {type(error).__name__}: {_first_line(error)}")
         self._settle(invoice, attempt_id, intent, now)
         return ChargeResult(invoice.invoice_id, "paid" if intent.status == "succeeded" else intent.status)
 
@@ -145,14 +186,43 @@ class Payments:
             if intent.metadata and intent.metadata.to_dict().get("attempt_id") == attempt.attempt_id:
                 self._settle(invoice, attempt.attempt_id, intent, now)
                 return
-        self._finish(invoice, attempt.attempt_id, "failed", None, "not_sent", now)  # never reached Stripe
+        self._finish(invoice, attempt.attempt_id, "not_charged", None, "not_sent", now)  # never reached Stripe
+
+    def _settle_without_charge(self, invoice: Invoice, now: datetime) -> ChargeResult:
+        """Below the minimum charge, 0.00 or less included: paid at once; a credit, or a positive balance too
+        small to charge, is carried to the tenant's next invoice. The subtotal is carried, before tax: the next
+        invoice taxes it, so the tax is paid once. In one transaction, once whoever runs it."""
+        with self.ledger.engine.begin() as con:
+            if not self._set_status(con, invoice, "paid", now):
+                return ChargeResult(invoice.invoice_id, "already_paid")
+            if invoice.subtotal:
+                what = "credit" if invoice.subtotal < 0 else f"balance below the {MINIMUM_CHARGE} USD minimum charge"
+                con.execute(_q("adjustment_insert"), {
+                    "adjustment_id": f"bal_{invoice.invoice_id[3:]}", "tenant_id": invoice.tenant_id,
+                    "source_invoice_id": invoice.invoice_id, "source_period": invoice.period,
+                    "amount": str(invoice.subtotal), "reason": f"{what} of {invoice.invoice_number} carried forward",
+                    "now": now.isoformat(timespec="seconds"), "kind": BALANCE})
+                self._audit(con, "balance_carried", invoice.tenant_id, invoice.invoice_id, invoice.subtotal,
+                            "carried to the next invoice")
+        return ChargeResult(invoice.invoice_id, "settled_without_charge", f"total {invoice.total}")
+
+    def _method_error(self, invoice: Invoice, detail: str) -> ChargeResult:
+        self._audit_alone("charge_error", invoice, detail)
+        return ChargeResult(invoice.invoice_id, "method_error", detail)
+
+    def _stripe_error(self, invoice: Invoice, doing: str, error: stripe.StripeError) -> ChargeResult:
+        """Stripe unreachable or refusing our request before any attempt: recorded for operators."""
+        detail = f"{doing}: {type(error).__name__}: {_first_line(error)}"
+        self._audit_alone("charge_error", invoice, detail)
+        return ChargeResult(invoice.invoice_id, "stripe_error", detail)
 
     def _finish(self, invoice: Invoice, attempt_id: str, status: str, intent_id: str | None, code: str | None,
                 now: datetime) -> None:
         with self.ledger.engine.begin() as con:
             con.execute(_q("attempt_finish"), {"attempt_id": attempt_id, "status": status, "payment_intent": intent_id,
                                                "error_code": code, "now": now.isoformat(timespec="seconds")})
-            event = {"succeeded": "charge_succeeded", "processing": "charge_processing"}.get(status, "charge_failed")
+            event = {"succeeded": "charge_succeeded", "processing": "charge_processing",
+                     "not_charged": "charge_error"}.get(status, "charge_failed")
             self._audit(con, event, invoice.tenant_id, invoice.invoice_id, invoice.total, f"{attempt_id} {intent_id or code}")
             if status == "succeeded":
                 self._set_status(con, invoice, "paid", now)
@@ -164,16 +234,18 @@ class Payments:
             self._audit(con, "manual_payment", invoice.tenant_id, invoice.invoice_id, invoice.total, reference, actor)
             self._set_status(con, invoice, "paid", now, actor)
 
-    def mark_overdue(self, invoices: list[Invoice], today: date) -> list[Invoice]:
-        """Unpaid invoices past their due date and the grace become overdue; not while an ACH debit of theirs
-        is processing, since the money is on its way."""
-        late = [i for i in invoices if i.status == "pending" and i.state == "final"
-                and today > i.due_date + timedelta(days=self.overdue_grace_days)
-                and not any(a.status == "processing" for a in self._attempts(i.invoice_id))]
+    def mark_overdue(self, period: str, today: date) -> list[Invoice]:
+        """The month's unpaid invoices past their due date and the grace become overdue, decided in one
+        statement (sql/ledger/invoices_mark_overdue.sql says when); return them."""
+        now = datetime.combine(today, datetime.min.time())
         with self.ledger.engine.begin() as con:
-            for invoice in late:
-                self._set_status(con, invoice, "overdue", datetime.combine(today, datetime.min.time()))
-        return late
+            late = con.execute(_q("invoices_mark_overdue"), {
+                "period": period, "due_before": (today - timedelta(days=self.overdue_grace_days)).isoformat(),
+                "now": now.isoformat(timespec="seconds")}).fetchall()
+            for row in late:
+                self._audit(con, "status_overdue", row.tenant_id, row.invoice_id, Decimal(row.total), None)
+        ids = {row.invoice_id for row in late}
+        return [invoice for invoice in self.book.of_period(period) if invoice.invoice_id in ids]
 
     def follow_processing(self, invoices: list[Invoice], now: datetime) -> list[ChargeResult]:
         """ACH debits settle days later: ask Stripe about every attempt still processing."""
@@ -211,10 +283,17 @@ class Payments:
         with self.ledger.engine.connect() as con:
             return con.execute(_q("attempts_of_invoice"), {"invoice_id": invoice_id}).fetchall()
 
-    def _set_status(self, con, invoice: Invoice, status: str, now: datetime, actor: str | None = None) -> None:
+    def _set_status(self, con, invoice: Invoice, status: str, now: datetime, actor: str | None = None) -> bool:
+        """Set and audit a status; False when the invoice was paid already (a paid invoice stays paid)."""
         if con.execute(_q("invoice_set_status"), {"invoice_id": invoice.invoice_id, "status": status,
                                                   "now": now.isoformat(timespec="seconds")}).rowcount:
             self._audit(con, f"status_{status}", invoice.tenant_id, invoice.invoice_id, invoice.total, None, actor)
+            return True
+        return False
+
+    def _audit_alone(self, event: str, invoice: Invoice, details: str) -> None:
+        with self.ledger.engine.begin() as con:
+            self._audit(con, event, invoice.tenant_id, invoice.invoice_id, invoice.total, details)
 
     def _audit(self, con, event: str, tenant_id: str | None, invoice_id: str | None, amount: Decimal | None,
                details: str | None, actor: str | None = None) -> None:
@@ -222,6 +301,10 @@ class Payments:
             "audit_id": uuid.uuid4().hex, "now": _stamp("microseconds"),
             "actor": actor or self.actor, "event": event, "tenant_id": tenant_id, "invoice_id": invoice_id,
             "amount": None if amount is None else str(amount), "details": details})
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _stamp(timespec: str = "seconds") -> str:

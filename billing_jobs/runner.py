@@ -103,7 +103,7 @@ def close_month(settings: Settings, period: str, progress=lambda message: None) 
     payments = {name.removeprefix("payments "): value.value
                 for event in close.get_asset_materialization_events()
                 if event.asset_key == dg.AssetKey("invoice_payments")
-                for name, value in event.materialization.metadata.items()}
+                for name, value in event.materialization.metadata.items() if name.startswith("payments ")}
     progress(f"evaluating the alerts of {period}")
     alerts = _run(instance, "evaluate_alerts", partition_key=period)
     fired = alerts.get_asset_materialization_events()[0].materialization.metadata["alerts_fired"].value

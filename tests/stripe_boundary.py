@@ -9,19 +9,32 @@ documents them, so the official SDK parses real wire responses:
 - a declined card is HTTP 402 with an error of type `card_error` carrying `code` and `decline_code`
   (docs: "Error codes", "Decline codes"), for Stripe's test methods `pm_card_visa_chargeDeclinedStolenCard`
   and `pm_card_chargeDeclinedExpiredCard`.
-Bank accounts are the test methods `pm_usBankAccount_success` and `pm_usBankAccount_insufficientFunds`
-(account 000123456789 settles, 000111111116 fails with R01). `settle()` plays the days passing.
+Bank accounts are Stripe's test methods with their documented account numbers (docs: "ACH Direct Debit",
+testing): `pm_usBankAccount_success` (000123456789) settles, `pm_usBankAccount_noAccount` (000111111116) is
+returned because no account is found (R03), `pm_usBankAccount_insufficientFunds` (000222222227) for insufficient
+funds (R01). `settle()` plays the days passing. `pm_card_visa` succeeds at once.
+
+A POST repeated with the same Idempotency-Key gets the first answer again, as Stripe does.
+What billing sent is kept in `requests` (method, path, headers, form), for tests that check the wire: the
+Idempotency-Key of each charge. `fail_next` answers the next request to a path with an error, `drop_next`
+does the request but closes the connection before answering (a lost response), and `hold` makes requests to a
+path wait on something (`threading.Barrier` to meet, `threading.Event` to be released).
 """
 from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-BANK_ACCOUNTS = {"pm_usBankAccount_success": ("6789", "succeeded"),
-                 "pm_usBankAccount_insufficientFunds": ("1116", "insufficient_funds")}
+# test method: (last 4 digits of the account number, what settling does, the ACH return code)
+BANK_ACCOUNTS = {"pm_usBankAccount_success": ("6789", "succeeded", None),
+                 "pm_usBankAccount_noAccount": ("1116", "no_account", "R03"),
+                 "pm_usBankAccount_insufficientFunds": ("2227", "insufficient_funds", "R01")}
+SUCCEEDING_CARDS = {"pm_card_visa": "4242"}
+LOST = 0  # a fault whose answer never arrives
 DECLINING_CARDS = {"pm_card_visa_chargeDeclinedStolenCard": ("9979", "card_declined", "stolen_card"),
                    "pm_card_chargeDeclinedExpiredCard": ("0069", "expired_card", None)}
 
@@ -57,7 +70,27 @@ class StripeBoundary:
         with self._lock:
             self.intents: dict[str, dict] = {}
             self.customers: dict[str, dict] = {}
+            self.requests: list[tuple[str, str, dict, dict]] = []
+            self._faults: dict[tuple[str, str], list[tuple[int, dict | None]]] = {}
+            self._holds: dict[str, object] = {}
+            self._replies: dict[str, tuple[int, dict]] = {}  # by Idempotency-Key
             self._ids = itertools.count(1)
+
+    def fail_next(self, method: str, path: str, status: int, error: dict) -> None:
+        """The next `method` request to `path` (e.g. POST /v1/payment_intents) is answered `status` with `error`."""
+        self._faults.setdefault((method, path), []).append((status, error))
+
+    def drop_next(self, method: str, path: str) -> None:
+        """The next `method` request to `path` is done, and the connection closed before the answer."""
+        self._faults.setdefault((method, path), []).append((LOST, None))
+
+    def hold(self, path: str, waiter) -> None:
+        """Requests to `path` wait on `waiter` (its `wait()`) before they are done."""
+        self._holds[path] = waiter
+
+    def sent(self, method: str, path: str) -> list[tuple[dict, dict]]:
+        """(headers, form) of each request billing sent to `path`, in order."""
+        return [(headers, form) for m, p, headers, form in self.requests if (m, p) == (method, path)]
 
     def settle(self) -> None:
         """Days pass: every processing ACH debit settles, or fails as its account says."""
@@ -65,13 +98,14 @@ class StripeBoundary:
             for intent in self.intents.values():
                 if intent["status"] != "processing":
                     continue
-                outcome = BANK_ACCOUNTS[intent["payment_method"]][1]
+                _, outcome, return_code = BANK_ACCOUNTS[intent["payment_method"]]
                 if outcome == "succeeded":
                     intent["status"] = "succeeded"
                 else:
                     intent["status"] = "requires_payment_method"
                     intent["last_payment_error"] = {"type": "invalid_request_error", "code": "payment_method_provider_decline",
-                                                    "decline_code": outcome, "message": "The bank returned the debit (R01)."}
+                                                    "decline_code": outcome,
+                                                    "message": f"The bank returned the debit ({return_code})."}
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_boundary{next(self._ids):06d}"
@@ -100,7 +134,8 @@ class StripeBoundary:
             return {**method, "type": "us_bank_account", "us_bank_account": {
                 "account_holder_type": "company", "account_type": "checking", "bank_name": "STRIPE TEST BANK",
                 "last4": BANK_ACCOUNTS[pm][0], "routing_number": "110000000"}}
-        return {**method, "type": "card", "card": {"brand": "visa", "last4": DECLINING_CARDS[pm][0]}}
+        last4 = SUCCEEDING_CARDS[pm] if pm in SUCCEEDING_CARDS else DECLINING_CARDS[pm][0]
+        return {**method, "type": "card", "card": {"brand": "visa", "last4": last4}}
 
     def _confirm(self, params: dict) -> tuple[int, dict]:
         intent = {"id": self._id("pi"), "object": "payment_intent", "amount": int(params["amount"]),
@@ -110,6 +145,10 @@ class StripeBoundary:
         pm = params["payment_method"]
         if pm in BANK_ACCOUNTS:
             intent.update(status="processing", payment_method_types=["us_bank_account"])
+            self.intents[intent["id"]] = intent
+            return 200, intent
+        if pm in SUCCEEDING_CARDS:
+            intent.update(status="succeeded", payment_method_types=["card"])
             self.intents[intent["id"]] = intent
             return 200, intent
         _, code, decline_code = DECLINING_CARDS[pm]
@@ -126,8 +165,26 @@ class StripeBoundary:
             def _respond(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 url = urlsplit(self.path)
+                form = _form(body or url.query)
+                waiter = boundary._holds.get(url.path)
+                if waiter is not None:
+                    waiter.wait()
                 with boundary._lock:
-                    status, payload = boundary._answer(method, url.path, _form(body or url.query))
+                    boundary.requests.append((method, url.path, dict(self.headers), form))
+                    faults = boundary._faults.get((method, url.path))
+                    fault = faults.pop(0) if faults else None
+                    key = self.headers.get("Idempotency-Key")
+                    if fault is None or fault[0] == LOST:
+                        # Stripe answers a repeated Idempotency-Key with the first answer, doing nothing again
+                        status, payload = boundary._replies.get(key) or boundary._answer(method, url.path, form)
+                        if key and method == "POST":
+                            boundary._replies[key] = (status, payload)
+                    else:
+                        status, payload = fault[0], {"error": fault[1]}
+                if fault is not None and fault[0] == LOST:  # done, and the answer never arrives
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

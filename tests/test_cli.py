@@ -43,7 +43,7 @@ def test_import_close_and_usage_end_to_end(tmp_path):
     write_snapshot(home / "snapshots", "2026-11-30", worked_example_rows(), "jsonl")
     closed = ok("close", "--month", "2026-11", home=home)
     assert closed["period"] == "2026-11" and closed["close_run_id"]
-    assert closed["payments"] == {"skipped: no STRIPE_API_KEY": 2}  # no key set: nothing charged, and said
+    assert closed["payments"] == {"draft": 2}  # November is not final yet: drafts are never charged
     usage = ok("usage", "--tenant", "demo-pro", "--month", "2026-11", home=home)
     assert usage["llm_tokens"] == {"used": 5250000, "limit": 5000000, "percentage": 105.0}
     assert usage["queries"] == {"used": 100250, "limit": 100000, "percentage": 100.25}
@@ -159,14 +159,15 @@ def test_alerts_and_budgets_from_the_command_line(tmp_path):
     assert ok("budgets", "set", "--tenant", "acme", "--amount", "100", "--channels", "email,sms", home=home)["budgets"] == [
         {"amount_usd": 100, "channels": ["email", "sms"]}]
     write_snapshot(home / "snapshots", "2026-10-10", [event("q", "2026-10-10T10:00:00Z", "acme", "sql_queries", "10500")])
-    assert ok("close", "--month", "2026-10", home=home)["alerts_fired"] == 2  # overage, and the $100 budget
+    closed = ok("close", "--month", "2026-10", home=home)
+    assert closed["alerts_fired"] == 2  # overage, and the $100 budget
+    # No Stripe key here: October's card invoice was never charged, so it stays pending (not overdue), and said.
+    assert closed["payments"] == {"no_stripe_key": 1}
     listed = ok("alerts", "--tenant", "acme", home=home)
-    # No Stripe key here: October's card invoice is unpaid and past due, so an overdue notice comes too.
-    assert sorted((n["level"], n["read_at"]) for n in listed["notifications"]) == [("overage", None), ("overdue", None)]
+    assert sorted((n["level"], n["read_at"]) for n in listed["notifications"]) == [("overage", None)]
     assert sorted((d["level"], d["channel"], d["status"]) for d in listed["deliveries"]) == [
         ("budget", "email", "sent"), ("budget", "sms", "sent"),
-        ("overage", "email", "sent"), ("overage", "in_app", "sent"), ("overage", "sms", "sent"),
-        ("overdue", "email", "sent"), ("overdue", "in_app", "sent")]
+        ("overage", "email", "sent"), ("overage", "in_app", "sent"), ("overage", "sms", "sent")]
     overage = next(n for n in listed["notifications"] if n["level"] == "overage")
     read = ok("alerts", "--tenant", "acme", "--read", overage["notification_id"], home=home)
     assert next(n for n in read["notifications"] if n["level"] == "overage")["read_at"] is not None
@@ -189,10 +190,10 @@ def test_close_charges_cards_through_stripe_and_operators_record_wires(tmp_path,
     (home / "snapshots").mkdir(parents=True)
     closed = ok("close", "--month", "2026-10", home=home, **env)
     # October's card invoices were due on 2026-11-01: the declined one is overdue at once.
-    assert closed["payments"] == {"paid": 1, "declined": 1, "skipped": 1, "overdue": 1}
+    assert closed["payments"] == {"paid": 1, "declined": 1, "awaiting_transfer": 1, "overdue": 1}
     again = ok("close", "--month", "2026-10", home=home, **env)["payments"]
-    # Paid stays paid; the decline is retried, its retry day (issue + 3 days) having passed.
-    assert again == {"skipped": 2, "declined": 1}
+    # Paid stays paid, and is said so; the decline is retried, its retry day (issue + 3 days) having passed.
+    assert again == {"already_paid": 1, "awaiting_transfer": 1, "declined": 1}
     import stripe
 
     [big] = ok("invoices", "--tenant", "big", home=home)

@@ -20,8 +20,16 @@ ISSUE_DAY = datetime(2026, 11, 3, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def billed(tmp_path, stripe_client):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+def ledger_url(request, tmp_path):
+    """SQLite, or PostgreSQL when a test is parametrized with `indirect=True` over ("sqlite", "postgresql")."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+
+
+@pytest.fixture
+def billed(ledger_url, stripe_client):
+    ledger = Ledger(ledger_url)
     ledger.import_directory(directory(
         tenant("visa"),
         tenant("declines", payment_method={"type": "card", "stripe_payment_method": "pm_card_chargeCustomerFail"}),
@@ -45,7 +53,7 @@ def test_a_card_is_charged_once_and_the_invoice_is_paid(billed, stripe_client):
     visa = invoice_of(book, "visa")
     assert payments.charge(visa, book.ledger.tenant("visa"), ISSUE_DAY).outcome == "paid"
     assert invoice_of(book, "visa").status == "paid"
-    assert payments.charge(invoice_of(book, "visa"), book.ledger.tenant("visa"), ISSUE_DAY).outcome == "skipped"
+    assert payments.charge(invoice_of(book, "visa"), book.ledger.tenant("visa"), ISSUE_DAY).outcome == "already_paid"
     [intent] = intents(stripe_client)
     assert (intent.amount, intent.status, intent.metadata["invoice_id"]) == (to_cents(visa.total), "succeeded", visa.invoice_id)
     assert [e["event"] for e in payments.audit(visa.invoice_id)] == ["charge_attempt", "charge_succeeded", "status_paid"]
@@ -62,11 +70,13 @@ def test_a_decline_leaves_the_invoice_pending_and_is_retried_on_schedule(billed,
     assert payments.charge(invoice_of(book, "declines"), t, datetime(2026, 11, 4, tzinfo=timezone.utc)).outcome == "declined"
     assert payments.charge(invoice_of(book, "declines"), t, datetime(2026, 11, 5, tzinfo=timezone.utc)).outcome == "not_due"
     assert [a["status"] for a in payments.attempts(invoice_of(book, "declines").invoice_id)] == ["failed", "failed"]
-    # unpaid after the due date (+3 days' grace): overdue
-    assert payments.mark_overdue(book.of_period("2026-10"), datetime(2026, 11, 4).date()) == []
-    late = payments.mark_overdue(book.of_period("2026-10"), datetime(2026, 11, 5).date())
-    assert {i.tenant_id for i in late} == {"declines", "visa"}  # nobody charged visa here; wire is due 12-01
+    # unpaid after the due date (+3 days' grace) and a failed attempt: overdue
+    assert payments.mark_overdue("2026-10", datetime(2026, 11, 4).date()) == []
+    late = payments.mark_overdue("2026-10", datetime(2026, 11, 5).date())
+    # nobody tried to charge visa: not its fault, never overdue; wire is due 12-01
+    assert {i.tenant_id for i in late} == {"declines"}
     assert invoice_of(book, "declines").status == "overdue"
+    assert payments.mark_overdue("2026-10", datetime(2026, 12, 31).date()) == [invoice_of(book, "big")]
 
 
 def test_a_crash_between_stripe_and_the_ledger_is_reconciled_not_charged_again(billed, stripe_client, monkeypatch):
@@ -86,6 +96,7 @@ def test_a_crash_between_stripe_and_the_ledger_is_reconciled_not_charged_again(b
     assert invoice_of(book, "visa").status == "paid"
 
 
+@pytest.mark.parametrize("ledger_url", ["sqlite", "postgresql"], indirect=True)
 def test_two_runs_at_once_charge_once(billed, stripe_client):
     book, payments = billed
     visa, t = invoice_of(book, "visa"), book.ledger.tenant("visa")
@@ -101,14 +112,14 @@ def test_two_runs_at_once_charge_once(billed, stripe_client):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == ["paid", "skipped"]
+    assert sorted(results) == ["in_flight", "paid"]
     assert len(intents(stripe_client)) == 1
 
 
 def test_wire_is_not_charged_and_a_received_transfer_marks_it_paid(billed, stripe_client):
     book, payments = billed
     big = invoice_of(book, "big")
-    assert payments.charge(big, book.ledger.tenant("big"), ISSUE_DAY).outcome == "skipped"
+    assert payments.charge(big, book.ledger.tenant("big"), ISSUE_DAY).outcome == "awaiting_transfer"
     assert intents(stripe_client) == []
     payments.mark_paid(big, "WIRE-REF-77", "ops@platform", ISSUE_DAY)
     assert invoice_of(book, "big").status == "paid"
@@ -125,7 +136,7 @@ def test_a_card_without_a_stripe_payment_method_is_an_error_of_that_invoice_alon
         book.record(t, rate(t, "2026-10", {}, BOOK), ISSUE_DAY)
     result = payments.charge(invoice_of(book, "nocard"), ledger.tenant("nocard"), ISSUE_DAY)
     assert (result.outcome, result.detail) == (
-        "error", "tenant 'nocard': a card payment method needs a Stripe payment method id")
+        "method_error", "tenant 'nocard': a card payment method needs a Stripe payment method id")
     assert invoice_of(book, "nocard").status == "pending"
     assert payments.charge(invoice_of(book, "visa"), ledger.tenant("visa"), ISSUE_DAY).outcome == "paid"
     assert [intent.metadata["invoice_id"] for intent in intents(stripe_client)] == [invoice_of(book, "visa").invoice_id]
@@ -175,9 +186,11 @@ def test_an_ach_debit_is_processing_until_it_settles_or_fails(boundary_billed, s
     book, payments = boundary_billed
     for tenant_id in ("bank", "broke"):
         assert payments.charge(invoice_of(book, tenant_id), book.ledger.tenant(tenant_id), ISSUE_DAY).outcome == "processing"
+    for tenant_id in ("stolen", "expired"):
+        assert payments.charge(invoice_of(book, tenant_id), book.ledger.tenant(tenant_id), ISSUE_DAY).outcome == "hard_declined"
     assert book.processing_attempts() and {invoice_of(book, t).status for t in ("bank", "broke")} == {"pending"}
     # money on its way is not overdue, however late the settlement
-    late = payments.mark_overdue(book.of_period("2026-10"), datetime(2026, 11, 20).date())
+    late = payments.mark_overdue("2026-10", datetime(2026, 11, 20).date())
     assert {i.tenant_id for i in late} == {"stolen", "expired"}
     # while processing, neither a rerun nor a retry day sends a second debit
     assert payments.charge(invoice_of(book, "bank"), book.ledger.tenant("bank"), datetime(2026, 11, 6, tzinfo=timezone.utc)
@@ -197,7 +210,7 @@ def test_an_ach_debit_is_processing_until_it_settles_or_fails(boundary_billed, s
     with book.ledger.engine.connect() as con:
         assert con.exec_driver_sql("SELECT display FROM payment_methods WHERE tenant_id = 'bank'").scalar() == (
             "bank account ending 6789")
-    assert len(stripe_boundary.intents) == 3
+    assert len(stripe_boundary.intents) == 5
 
 
 def test_ach_settles_through_the_close_the_sensor_and_the_daily_collection(billing_home, stripe_boundary, monkeypatch):

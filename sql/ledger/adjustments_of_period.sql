@@ -1,2 +1,2 @@
-SELECT adjustment_id, source_invoice_id, source_period, amount, reason, created_at, applied_invoice_id
+SELECT adjustment_id, source_invoice_id, source_period, amount, reason, created_at, applied_invoice_id, kind
 FROM adjustments WHERE source_period = :period ORDER BY adjustment_id
