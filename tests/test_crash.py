@@ -3,10 +3,11 @@
 Kills come from BILLING_CRASH_AT=<name> (billing/crash.py): the process SIGKILLs itself at that point."""
 import signal
 import sqlite3
+import time
 
 from billing.ledger import Ledger
 from billing.sql import statements
-from tests.conftest import tenant, write_directory
+from tests.conftest import event, tenant, write_directory, write_snapshot
 from tests.test_cli import billing, ok
 
 KILLED = -signal.SIGKILL
@@ -32,3 +33,83 @@ def test_a_migration_half_applied_by_an_older_version_is_finished(tmp_path):
     ledger = Ledger(f"sqlite:///{path}")
     assert ledger.migrate()[0] == "0001_directory"
     assert ledger.tenants() == []
+
+
+# Every step of the three runs of `billing close`, in the order they run, and the moment between an alert's send
+# and its record. The crash test stops the close at each in turn.
+CRASH_POINTS = [
+    "usage_events", "usage_events_quarantine_is_empty",
+    "daily_usage", "monthly_usage", "monthly_usage_monthly_usage_reconciles", "quarantine_report", "usage_metrics",
+    "invoices", "invoices_no_negative_line", "invoices_one_invoice_per_tenant", "cost_breakdowns",
+    "cost_breakdowns_breakdowns_match_invoices", "invoice_pdfs", "invoice_payments",
+    "alert delivery sent", "usage_alerts",
+]
+RERUN_SECONDS = 120  # a rerun never waits on a dead run's slot (it would wait BILLING_POOL_WAIT_SECONDS, then fail)
+
+
+def _month(home, tmp_path, env):
+    acme = tenant("acme", plan="starter", users=[
+        {"user_id": "a", "name": "Ada", "email": "ada@acme.example", "role": "tenant_admin", "phone": "+15550100001"}])
+    ok("tenants", "import", str(write_directory(tmp_path / "d.yaml", [acme, tenant("beta")])), home=home, **env)
+    write_snapshot(home / "snapshots", "2026-10-10", [
+        event("q", "2026-10-10T10:00:00Z", "acme", "sql_queries", "10500"),
+        event("t", "2026-10-11T10:00:00Z", "beta", "llm_tokens", "1000")])
+
+
+def _outcome(home) -> dict:
+    """What a close leaves that must not depend on crashes: invoices with their lines, alerts, deliveries,
+    files in the outbox, and for each invoice whether its PDF is in the object store."""
+    with sqlite3.connect(home / "ledger.sqlite") as con:
+        invoices = con.execute("SELECT tenant_id, period, state, status, subtotal, tax, total, pdf_key, invoice_id "
+                               "FROM invoices ORDER BY tenant_id, period").fetchall()
+        lines = con.execute("SELECT i.tenant_id, l.position, l.description, l.quantity, l.amount FROM invoice_lines l "
+                            "JOIN invoices i USING (invoice_id) ORDER BY 1, 2").fetchall()
+        alerts = con.execute("SELECT tenant_id, period, subject, level FROM alerts ORDER BY 1, 2, 3, 4").fetchall()
+        deliveries = con.execute("SELECT delivery_id, status, attempts FROM alert_deliveries ORDER BY 1").fetchall()
+    return {"invoices": [row[:7] + ((home / "objects" / row[7]).is_file(),) for row in invoices],
+            "invoice_ids": [row[8] for row in invoices], "lines": lines, "alerts": alerts, "deliveries": deliveries,
+            "outbox": sorted(path.name for path in (home / "outbox").rglob("*") if path.is_file())}
+
+
+def test_a_close_killed_at_any_step_is_finished_by_a_plain_rerun(tmp_path, localstripe_server):
+    """SIGKILL at the start of each step in turn (and between an alert's send and its record), one rerun after
+    each: the end state is the one of an uninterrupted close, and nothing is left held or running."""
+    import dagster as dg
+
+    env = {"STRIPE_API_KEY": "sk_test_crash", "STRIPE_API_BASE": localstripe_server.url, "BILLING_POOL_WAIT_SECONDS": "20"}
+    localstripe_server.reset()
+    reference = tmp_path / "reference"
+    _month(reference, tmp_path, env)
+    ok("close", "--month", "2026-10", home=reference, **env)
+    expected = _outcome(reference)
+    assert len(expected["invoices"]) == 2 and expected["alerts"] and expected["outbox"]
+
+    localstripe_server.reset()
+    home = tmp_path / "home"
+    _month(home, tmp_path, env)
+    for point in CRASH_POINTS:
+        killed = billing("close", "--month", "2026-10", home=home, BILLING_CRASH_AT=point, **env)
+        assert killed.returncode == KILLED, f"{point}: {killed.stderr}"
+    started = time.monotonic()
+    ok("close", "--month", "2026-10", home=home, **env)
+    assert time.monotonic() - started < RERUN_SECONDS
+
+    outcome = _outcome(home)
+    assert outcome["invoices"] == expected["invoices"]  # one per tenant and month, same totals, every PDF there
+    assert all(has_pdf for *_, has_pdf in outcome["invoices"])
+    assert outcome["lines"] == expected["lines"]
+    assert outcome["alerts"] == expected["alerts"]  # each alert once ...
+    assert outcome["deliveries"] == expected["deliveries"]  # ... each delivery sent once, none left claimed
+    assert outcome["outbox"] == expected["outbox"]
+    import stripe
+
+    client = stripe.StripeClient("sk_test_crash", base_addresses={"api": localstripe_server.url})
+    succeeded = [pi.metadata.to_dict()["invoice_id"] for pi in client.v1.payment_intents.list(params={"limit": 100}).data
+                 if pi.status == "succeeded"]
+    assert sorted(succeeded) == sorted(outcome["invoice_ids"])  # both tenants pay by card: one charge each
+
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    runs = instance.get_runs()
+    assert not [run.run_id for run in runs if not run.is_finished]  # no run left STARTED
+    assert sum(run.status == dg.DagsterRunStatus.FAILURE for run in runs) == len(CRASH_POINTS)  # the killed ones
+    assert instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots == []
