@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from billing.crash import crash_point
 from billing.directory import Tenant, month_days
 from billing.ledger import Ledger
 from billing.price_book import LIMITED_METRICS, PriceBook
@@ -35,6 +36,8 @@ RECIPIENT_ROLES = ("tenant_admin", "billing_contact")
 FORECAST_METRICS = ("llm_tokens", "sql_queries", "api_requests", "compute_hours")  # counters: they grow with time
 FORECAST_MIN_ELAPSED = Decimal("0.1")  # no projection from the first ~3 days of a month
 MAX_ATTEMPTS = 8
+# How long a claimed delivery may be in the hands of a live sender; a send takes seconds.
+CLAIM_LEASE = timedelta(minutes=10)
 
 
 def _q(name: str) -> sa.TextClause:
@@ -103,6 +106,11 @@ def evaluate(tenant: Tenant, period: str, totals: dict[str, Decimal], book: Pric
                                           f"spend is on course for ${projection.subtotal:,.2f} by the month's end, "
                                           f"above the budget of ${budget.amount_usd:,.2f}", LEVEL_CHANNELS["forecast"]))
     return crossings
+
+
+def _wall_clock() -> datetime:
+    """Claims are leases between processes, measured on the wall clock; business dates use settings.now()."""
+    return datetime.now(timezone.utc)
 
 
 def alert_id(tenant_id: str, period: str, subject: str, level: str) -> str:
@@ -177,11 +185,20 @@ class AlertBook:
         return new
 
     def deliver_due(self, transport, now: datetime) -> dict[str, int]:
-        """Send every pending delivery that is due; a failure is retried with exponential backoff."""
+        """Send every pending delivery that is due; a failure is retried with exponential backoff.
+
+        Each delivery is claimed ('sending') before it is sent and recorded 'sent' after, so a crash in between
+        leaves it claimed: `resolve_claims` settles it on the next call rather than sending it blindly again."""
+        stamp = now.isoformat(timespec="seconds")
+        self.resolve_claims(transport, now)
         counts = {"sent": 0, "retrying": 0, "failed": 0}
         with self.ledger.engine.connect() as con:
-            due = con.execute(_q("deliveries_due"), {"now": now.isoformat(timespec="seconds")}).fetchall()
+            due = con.execute(_q("deliveries_due"), {"now": stamp}).fetchall()
         for row in due:
+            with self.ledger.engine.begin() as con:
+                claim = {"delivery_id": row.delivery_id, "claimed_at": _wall_clock().isoformat(timespec="seconds")}
+                if not con.execute(_q("delivery_claim"), claim).rowcount:
+                    continue  # another process claimed it meanwhile
             try:
                 message_id = transport.send(row.channel, row.recipient, f"Billing alert: {row.subject} {row.level}",
                                             f"{row.tenant_id} {row.period}: {row.message}", row.delivery_id)
@@ -195,11 +212,30 @@ class AlertBook:
                     })
                 counts["failed" if status == "failed" else "retrying"] += 1
                 continue
+            crash_point("alert delivery sent")
             with self.ledger.engine.begin() as con:
-                con.execute(_q("delivery_sent"), {"delivery_id": row.delivery_id, "message_id": message_id,
-                                                  "now": now.isoformat(timespec="seconds")})
+                con.execute(_q("delivery_sent"), {"delivery_id": row.delivery_id, "message_id": message_id, "now": stamp})
             counts["sent"] += 1
         return counts
+
+    def resolve_claims(self, transport, now: datetime) -> dict[str, str]:
+        """Settle the deliveries left claimed by a process that died between sending and recording: `sent` when
+        the channel shows the message, `pending` (sent again) when it shows none, and, when the channel cannot
+        tell (SES, SNS), `possibly_sent` once the claim is older than CLAIM_LEASE, never sent again by itself.
+        Return the new status of each delivery settled."""
+        with self.ledger.engine.connect() as con:
+            claimed = con.execute(_q("deliveries_claimed")).fetchall()
+        settled = {}
+        for row in claimed:
+            shown = transport.delivered(row.channel, row.delivery_id)
+            if shown is None and _wall_clock() - datetime.fromisoformat(row.claimed_at) < CLAIM_LEASE:
+                continue  # perhaps still being sent by a live process
+            status = {True: "sent", False: "pending", None: "possibly_sent"}[shown]
+            with self.ledger.engine.begin() as con:
+                con.execute(_q("delivery_resolve"), {"delivery_id": row.delivery_id, "status": status,
+                                                     "now": now.isoformat(timespec="seconds")})
+            settled[row.delivery_id] = status
+        return settled
 
     def notifications(self, tenant_id: str) -> list[dict]:
         with self.ledger.engine.connect() as con:

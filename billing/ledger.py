@@ -4,6 +4,9 @@ The schema is versioned SQL in sql/ledger/migrations, applied in order and recor
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -13,11 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from billing.crash import crash_point
 from billing.directory import Budget, Membership, Tenant, User, check_payment_method
 from billing.settings import BillingError
 from billing.sql import SQL_DIR, query, statements
 
 MIGRATIONS = SQL_DIR / "ledger" / "migrations"
+MIGRATION_LOCK_KEY = 7_311_204  # PostgreSQL advisory lock of ledger migrations (any constant of our own)
+CREATE_WITHOUT_GUARD = re.compile(r"^(\s*CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+)(?!IF\s+NOT\s+EXISTS)",
+                                  re.IGNORECASE | re.MULTILINE)
 
 
 def _q(name: str) -> sa.TextClause:
@@ -37,22 +44,45 @@ class Ledger:
             sa.event.listen(self.engine, "connect", _sqlite_foreign_keys)
 
     def migrate(self) -> list[str]:
-        """Apply the migrations not yet applied; return their versions."""
+        """Apply the migrations not yet applied, all in one transaction; return their versions.
+
+        Atomic on both databases: a crash leaves the ledger as it was before, and the next command applies
+        them again. SQLite gets an explicit BEGIN IMMEDIATE (pysqlite would otherwise commit each CREATE by
+        itself), which also makes a second process wait for the first; PostgreSQL takes an advisory lock.
+        """
         applied_now = []
         try:
-            with self.engine.begin() as con:
+            with self.engine.connect() as con:
+                if not _migrations_to_apply(con):  # the usual case: one read, no lock
+                    return []
+            with self._migration_transaction() as con:
                 con.execute(_q("schema_migrations_create"))
-                done = {row.version for row in con.execute(_q("schema_migrations_applied"))}
-                for path in sorted(MIGRATIONS.glob("*.sql")):
-                    if path.stem in done:
-                        continue
-                    for statement in statements(f"ledger/migrations/{path.stem}"):
-                        con.exec_driver_sql(statement)
+                for path in _migrations_to_apply(con):  # again: another process may have applied them meanwhile
+                    for number, statement in enumerate(statements(f"ledger/migrations/{path.stem}"), 1):
+                        con.exec_driver_sql(_if_not_exists(statement))
+                        crash_point(f"migration {path.stem} statement {number}")
                     con.execute(_q("schema_migrations_record"), {"version": path.stem, "applied_at": _now()})
                     applied_now.append(path.stem)
         except SQLAlchemyError as error:
             raise BillingError(f"ledger {self.engine.url.render_as_string()}: {_first_line(error)}") from None
         return applied_now
+
+    @contextmanager
+    def _migration_transaction(self) -> Iterator[Connection]:
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.begin() as con:
+                con.execute(_q("schema_migrations_lock"), {"key": MIGRATION_LOCK_KEY})
+                yield con
+            return
+        # AUTOCOMMIT hands the transaction to us: pysqlite then sends no BEGIN or COMMIT of its own.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+            con.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.exec_driver_sql("ROLLBACK")
+                raise
+            con.exec_driver_sql("COMMIT")
 
     def import_directory(self, tenants: list[Tenant], today: date) -> dict[str, int]:
         """Insert or update every tenant in one transaction; return counts of what changed. `today` dates the
@@ -175,6 +205,19 @@ class Ledger:
             )
             for row in con.execute(_q("tenants_all"))
         ]
+
+
+def _migrations_to_apply(con: Connection) -> list[Path]:
+    done = set()
+    if sa.inspect(con).has_table("schema_migrations"):
+        done = {row.version for row in con.execute(_q("schema_migrations_applied"))}
+    return [path for path in sorted(MIGRATIONS.glob("*.sql")) if path.stem not in done]
+
+
+def _if_not_exists(statement: str) -> str:
+    """CREATE TABLE / INDEX as IF NOT EXISTS: a migration half applied by a version before migrations were
+    atomic (its CREATEs committed, the rest lost) is finished rather than failing on "already exists"."""
+    return CREATE_WITHOUT_GUARD.sub(r"\1IF NOT EXISTS ", statement, count=1)
 
 
 def _sqlite_foreign_keys(connection, _record) -> None:

@@ -16,15 +16,23 @@ class FileTransport:
     def __init__(self, root: Path, sender: str):
         self.root, self.sender = Path(root), sender
 
-    def send(self, channel: str, recipient: str, subject: str, body: str, delivery_id: str) -> str:
+    def path(self, channel: str, delivery_id: str) -> Path:
         name = delivery_id.replace(":", "_")
+        return self.root / "email" / f"{name}.eml" if channel == "email" else self.root / "sms" / f"{name}.txt"
+
+    def delivered(self, channel: str, delivery_id: str) -> bool:
+        """Whether the delivery's file was written (a crash may have come before the ledger recorded it)."""
+        return self.path(channel, delivery_id).exists()
+
+    def send(self, channel: str, recipient: str, subject: str, body: str, delivery_id: str) -> str:
+        path = self.path(channel, delivery_id)
         if channel == "email":
             message = EmailMessage()
             message["From"], message["To"], message["Subject"] = self.sender, recipient, subject
             message.set_content(body)
-            path, content = self.root / "email" / f"{name}.eml", bytes(message)
+            content = bytes(message)
         else:
-            path, content = self.root / "sms" / f"{name}.txt", f"To: {recipient}\n\n{body}\n".encode()
+            content = f"To: {recipient}\n\n{body}\n".encode()
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(content)
@@ -39,6 +47,10 @@ class AwsTransport:
         self.sender = sender
         self.ses = boto3.client("ses", endpoint_url=endpoint_url)
         self.sns = boto3.client("sns", endpoint_url=endpoint_url)
+
+    def delivered(self, channel: str, delivery_id: str) -> None:
+        """SES and SNS cannot be asked whether a message went out: unknown."""
+        return None
 
     def send(self, channel: str, recipient: str, subject: str, body: str, delivery_id: str) -> str:
         if channel == "email":
