@@ -1,14 +1,17 @@
 """Alert channels: email through Amazon SES and SMS through Amazon SNS, or files under BILLING_HOME.
 
-Each `send` returns the provider's message id. The file transport names each file after the delivery,
-so sending a delivery again rewrites the same file rather than a second message.
+Each `send` returns the provider's message id. The file transport names each file after the delivery (a
+hash of its id, which holds a user id from the directory: never a path), so sending a delivery again
+rewrites the same file rather than a second message.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from email.message import EmailMessage
 from pathlib import Path
 
+from billing.identifiers import inside
 from billing.settings import BillingError
 
 
@@ -17,15 +20,16 @@ class FileTransport:
         self.root, self.sender = Path(root), sender
 
     def send(self, channel: str, recipient: str, subject: str, body: str, delivery_id: str) -> str:
-        name = delivery_id.replace(":", "_")
+        name = hashlib.sha256(delivery_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         if channel == "email":
             message = EmailMessage()
             message["From"], message["To"], message["Subject"] = self.sender, recipient, subject
             message.set_content(body)
-            path, content = self.root / "email" / f"{name}.eml", bytes(message)
+            folder, name, content = "email", f"{name}.eml", bytes(message)
         else:
-            path, content = self.root / "sms" / f"{name}.txt", f"To: {recipient}\n\n{body}\n".encode()
-        path.parent.mkdir(parents=True, exist_ok=True)
+            folder, name, content = "sms", f"{name}.txt", f"To: {recipient}\n\n{body}\n".encode()
+        (self.root / folder).mkdir(parents=True, exist_ok=True)
+        path = inside(self.root, f"{folder}/{name}")  # refused if a link leads the folder elsewhere
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(content)
         os.replace(temporary, path)
