@@ -1,7 +1,9 @@
 """The tenant directory (contract section 2): parsing, validation and the plan timeline.
 
 A directory that breaks a rule is refused as a whole: `parse_directory` raises BillingError naming
-the tenant and the field, before anything is written.
+the tenant and the field, before anything is written. The file comes from outside: it is read by a YAML
+loader that builds plain data only (no aliases, no duplicate keys, a bounded depth), every scalar but null
+and true/false as text, so that each field is parsed by its own rule (a date, a decimal, an identifier).
 """
 from __future__ import annotations
 
@@ -16,16 +18,19 @@ import yaml
 
 from billing.money import to_decimal
 from billing.price_book import PLANS
-from billing.settings import BillingError
+from billing.identifiers import RULE as IDENTIFIER_RULE, is_identifier
+from billing.settings import SHOWN_CHARS, BillingError, shown
 
 ROLES = ("tenant_admin", "billing_contact", "member")
 PAYMENT_TYPES = ("card", "ach", "invoice", "wire")
 ENTERPRISE_ONLY_PAYMENTS = ("invoice", "wire")
 CHANNELS = ("email", "in_app", "sms")
 COUNTRIES = frozenset(Path(__file__).with_name("iso_countries.txt").read_text().split())
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
-IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
+EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
+PHONE = re.compile(r"\+[1-9][0-9]{6,14}", re.ASCII)
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+# Nesting of the directory is 4 deep (tenants, a tenant, its users, a user); anything far deeper is an attack.
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ def month_days(period: str) -> list[date]:
 def parse_period(period: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d{4})-(\d{2})", period or "")
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise BillingError(f"bad month {period!r}: expected YYYY-MM")
+        raise BillingError(f"bad month {shown(period)}: expected YYYY-MM")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -132,7 +137,7 @@ class _Check:
         self.tenant_id = tenant_id
 
     def fail(self, field_name: str, problem: str) -> BillingError:
-        return BillingError(f"tenant {self.tenant_id!r}: {field_name}: {problem}")
+        return BillingError(f"tenant {shown(self.tenant_id)}: {field_name}: {problem}")
 
 
 def _text(check: _Check, raw: dict, key: str, required: bool = True) -> str | None:
@@ -141,18 +146,28 @@ def _text(check: _Check, raw: dict, key: str, required: bool = True) -> str | No
         if required:
             raise check.fail(key, "is required")
         return None
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise check.fail(key, f"must be text, got {value!r}")
-    return str(value).strip()
+    if isinstance(value, bool):
+        raise check.fail(key, f"must be text, got {str(value).lower()}: YAML reads an unquoted yes, no, on or off "
+                              "as true or false, so write the text in quotes (country: 'NO')")
+    if not isinstance(value, str):
+        raise check.fail(key, f"must be text, got {shown(value)}")
+    return value.strip()
+
+
+def _identifier(check: _Check, raw: dict, key: str, field_name: str, required: bool = True) -> str | None:
+    value = _text(check, raw, key, required)
+    if value is not None and not is_identifier(value):
+        raise check.fail(field_name, f"{shown(value)} {IDENTIFIER_RULE}")
+    return value
 
 
 def _date(check: _Check, value, field_name: str) -> date:
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value))
+        if isinstance(value, str) and ISO_DATE.fullmatch(value.strip()):
+            return date.fromisoformat(value.strip())
+        raise ValueError(value)
     except ValueError:
-        raise check.fail(field_name, f"must be a date YYYY-MM-DD, got {value!r}") from None
+        raise check.fail(field_name, f"must be a date YYYY-MM-DD, got {shown(value)}") from None
 
 
 def _number(check: _Check, value, field_name: str) -> Decimal:
@@ -172,22 +187,22 @@ def _parse_users(check: _Check, raw_users) -> tuple[User, ...]:
         where = f"users[{index}]"
         if not isinstance(raw, dict):
             raise check.fail(where, "must be a mapping")
-        user_id = _text(check, raw, "user_id")
+        user_id = _identifier(check, raw, "user_id", f"{where}.user_id")
         if user_id in seen:
-            raise check.fail(f"{where}.user_id", f"{user_id!r} appears twice")
+            raise check.fail(f"{where}.user_id", f"{shown(user_id)} appears twice")
         seen.add(user_id)
         email = _text(check, raw, "email")
-        if not EMAIL.match(email):
-            raise check.fail(f"{where}.email", f"{email!r} is not an email address")
+        if not EMAIL.fullmatch(email):
+            raise check.fail(f"{where}.email", f"{shown(email)} is not an email address")
         role = _text(check, raw, "role")
         if role not in ROLES:
-            raise check.fail(f"{where}.role", f"{role!r} is not one of {', '.join(ROLES)}")
+            raise check.fail(f"{where}.role", f"{shown(role)} is not one of {', '.join(ROLES)}")
         phone = _text(check, raw, "phone", required=False)
         if phone is not None:
             # Spaces, dashes, dots and brackets are only for reading; SMS needs E.164.
             phone = re.sub(r"[\s().-]", "", phone)
-            if not PHONE.match(phone):
-                raise check.fail(f"{where}.phone", f"{raw['phone']!r} is not an international number like +15550100001")
+            if not PHONE.fullmatch(phone):
+                raise check.fail(f"{where}.phone", f"{shown(raw['phone'])} is not an international number like +15550100001")
         users.append(User(user_id, _text(check, raw, "name", required=False) or user_id, email, role, phone))
     return tuple(users)
 
@@ -214,17 +229,15 @@ def _parse_budgets(check: _Check, raw_budgets) -> tuple[Budget, ...]:
 
 def _parse_tenant(raw) -> Tenant:
     if not isinstance(raw, dict):
-        raise BillingError(f"tenant entry {raw!r}: must be a mapping")
+        raise BillingError(f"tenant entry {shown(raw)}: must be a mapping")
     check = _Check(str(raw.get("tenant_id") or "?"))
-    tenant_id = _text(check, raw, "tenant_id")
-    if not IDENTIFIER.match(tenant_id):
-        raise check.fail("tenant_id", "may hold letters, digits and . _ : @ - only")
+    tenant_id = _identifier(check, raw, "tenant_id", "tenant_id")
     country = (_text(check, raw, "country") or "").upper()
     if country not in COUNTRIES:
-        raise check.fail("country", f"{raw.get('country')!r} is not an ISO 3166 alpha-2 code")
+        raise check.fail("country", f"{shown(raw.get('country'))} is not an ISO 3166 alpha-2 code")
     plan = _text(check, raw, "plan")
     if plan not in PLANS:
-        raise check.fail("plan", f"{plan!r} is not one of {', '.join(PLANS)}")
+        raise check.fail("plan", f"{shown(plan)} is not one of {', '.join(PLANS)}")
 
     changes: dict[date, str] = {}
     for index, change in enumerate(raw.get("plan_changes") or []):
@@ -232,8 +245,8 @@ def _parse_tenant(raw) -> Tenant:
         if not isinstance(change, dict):
             raise check.fail(where, "must be a mapping with plan and effective")
         effective = _date(check, change.get("effective"), f"{where}.effective")
-        if change.get("plan") not in PLANS:
-            raise check.fail(f"{where}.plan", f"{change.get('plan')!r} is not one of {', '.join(PLANS)}")
+        if not isinstance(change.get("plan"), str) or change["plan"] not in PLANS:
+            raise check.fail(f"{where}.plan", f"{shown(change.get('plan'))} is not one of {', '.join(PLANS)}")
         if effective in changes:
             raise check.fail(f"{where}.effective", f"two plan changes take effect on {effective}")
         changes[effective] = change["plan"]
@@ -260,7 +273,7 @@ def _parse_tenant(raw) -> Tenant:
         raise check.fail("payment_method", "is required: a mapping with type card, ach, invoice or wire")
     payment_type = payment.get("type")
     if payment_type not in PAYMENT_TYPES:
-        raise check.fail("payment_method.type", f"{payment_type!r} is not one of {', '.join(PAYMENT_TYPES)}")
+        raise check.fail("payment_method.type", f"{shown(payment_type)} is not one of {', '.join(PAYMENT_TYPES)}")
     tenant = Tenant(
         tenant_id=tenant_id,
         name=_text(check, raw, "name"),
@@ -270,7 +283,8 @@ def _parse_tenant(raw) -> Tenant:
         contract_monthly_fee=contract_fee,
         tax_rate=tax_rate,
         payment_method_type=payment_type,
-        stripe_payment_method=_text(check, payment, "stripe_payment_method", required=False),
+        stripe_payment_method=_identifier(check, payment, "stripe_payment_method", "payment_method.stripe_payment_method",
+                                          required=False),
         budgets=_parse_budgets(check, raw.get("budgets")),
         users=_parse_users(check, raw.get("users")),
     )
@@ -282,27 +296,70 @@ def check_payment_method(tenant: Tenant) -> None:
     """The seed's payment rules: invoice and wire for Enterprise, ACH for US tenants."""
     check, payment_type = _Check(tenant.tenant_id), tenant.payment_method_type
     if payment_type not in PAYMENT_TYPES:
-        raise check.fail("payment_method.type", f"{payment_type!r} is not one of {', '.join(PAYMENT_TYPES)}")
+        raise check.fail("payment_method.type", f"{shown(payment_type)} is not one of {', '.join(PAYMENT_TYPES)}")
     if payment_type in ENTERPRISE_ONLY_PAYMENTS and tenant.latest_plan() != "enterprise":
-        raise check.fail("payment_method.type", f"{payment_type!r} is for enterprise tenants only")
+        raise check.fail("payment_method.type", f"{shown(payment_type)} is for enterprise tenants only")
     if payment_type == "ach" and tenant.country != "US":
         raise check.fail("payment_method.type", f"'ach' is for US tenants only (country is {tenant.country})")
 
 
+class _DirectoryLoader(yaml.SafeLoader):
+    """YAML as plain data: aliases and anchors refused (a "billion laughs" file expands a few lines into
+    gigabytes), duplicate keys refused (a second `tenants:` would silently replace the first), at most
+    MAX_DEPTH levels (20,000 `[` would exhaust Python's stack), and every scalar but null and true/false read
+    as text: `2026-02-30` is then a bad date of its field, not a YAML error, and `0123` or `+15550100001` keep
+    their digits."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers
+                if tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, "anchors and aliases (& and *) are not allowed",
+                                              event.start_mark)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {shown(key)} appears twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def parse_directory(text: str, source: str = "directory") -> list[Tenant]:
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_DirectoryLoader)  # noqa: S506 - a SafeLoader, stricter still
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise BillingError(f"{source}: not valid YAML{where}") from None
+        problem = getattr(error, "problem", None)
+        detail = f": {problem[:SHOWN_CHARS]}" if problem else ""
+        raise BillingError(f"{source}: not valid YAML{where}{detail}") from None
     if not isinstance(document, dict) or not isinstance(document.get("tenants"), list):
         raise BillingError(f"{source}: expected a mapping with a 'tenants' list")
     tenants, seen = [], set()
     for raw in document["tenants"]:
         tenant = _parse_tenant(raw)
         if tenant.tenant_id in seen:
-            raise BillingError(f"tenant {tenant.tenant_id!r}: tenant_id: appears twice in {source}")
+            raise BillingError(f"tenant {shown(tenant.tenant_id)}: tenant_id: appears twice in {source}")
         seen.add(tenant.tenant_id)
         tenants.append(tenant)
     return tenants

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from billing.crash import crash_point
 from billing.directory import Budget, Membership, Tenant, User, check_payment_method
-from billing.settings import BillingError
+from billing.settings import BillingError, mask_url, without_url_secrets
 from billing.sql import SQL_DIR, query, statements
 
 MIGRATIONS = SQL_DIR / "ledger" / "migrations"
@@ -39,9 +39,13 @@ class Ledger:
         try:
             self.engine: Engine = sa.create_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as error:
-            raise BillingError(f"ledger URL {url!r}: {error}") from None
+            raise BillingError(f"ledger URL {mask_url(url)}: {self._error(error)}") from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_foreign_keys)
+
+    def _error(self, error: Exception) -> str:
+        """A driver's error as it may be shown: its first line, without the URL's password."""
+        return without_url_secrets(_first_line(error), self.url)
 
     def migrate(self) -> list[str]:
         """Apply the migrations not yet applied, all in one transaction; return their versions.
@@ -64,7 +68,7 @@ class Ledger:
                     con.execute(_q("schema_migrations_record"), {"version": path.stem, "applied_at": _now()})
                     applied_now.append(path.stem)
         except SQLAlchemyError as error:
-            raise BillingError(f"ledger {self.engine.url.render_as_string()}: {_first_line(error)}") from None
+            raise BillingError(f"ledger {mask_url(self.url)}: {self._error(error)}") from None
         return applied_now
 
     @contextmanager
@@ -169,7 +173,7 @@ class Ledger:
             with self.engine.connect() as con:
                 return self._tenants(con)
         except SQLAlchemyError as error:
-            raise BillingError(f"ledger: {_first_line(error)} (run 'billing tenants import FILE' first)") from None
+            raise BillingError(f"ledger: {self._error(error)} (run 'billing tenants import FILE' first)") from None
 
     def tenant(self, tenant_id: str) -> Tenant:
         for tenant in self.tenants():
@@ -244,4 +248,4 @@ def _now() -> str:
 
 
 def _first_line(error: Exception) -> str:
-    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return (str(getattr(error, "orig", None) or error).strip().splitlines() or [type(error).__name__])[0]

@@ -5,6 +5,7 @@ Every location has an embedded default under BILLING_HOME, so nothing needs a se
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -12,6 +13,35 @@ from pathlib import Path
 
 class BillingError(Exception):
     """A user-facing error: the CLI prints its message on one line and exits non-zero."""
+
+
+# Longest quote of an outside value in an error: a 300 MB value must not make a 300 MB log line.
+SHOWN_CHARS = 80
+
+
+def shown(value) -> str:
+    """An outside value as an error quotes it: repr (one line, control characters escaped), at most SHOWN_CHARS."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS - 1]}…"
+
+
+def mask_url(url: str) -> str:
+    """A URL as it may be shown (errors, logs, the event log): `user:***@host`, no password= parameter.
+
+    Parsed by hand, not by SQLAlchemy: a URL it cannot parse is the one an error shows."""
+    scheme, separator, rest = url.partition("://")
+    if separator and "@" in rest:
+        # Up to the last @: a password may hold @, / or :, and anything after the user name may be secret.
+        credentials, _, location = rest.rpartition("@")
+        rest = f"{credentials.split(':', 1)[0]}:***@{location}"
+    return re.sub(r"(?i)\b(password|passwd|pwd|secret|token|api_key)=[^&;\s]*", r"\1=***", scheme + separator + rest)
+
+
+def without_url_secrets(text: str, url: str) -> str:
+    """`text` (a driver's error about `url`) with the URL masked and its password blanked wherever it appears."""
+    text = text.replace(url, mask_url(url))
+    password = url.partition("://")[2].rpartition("@")[0].partition(":")[2]
+    return text.replace(password, "***") if password else text
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
 """Alert channels: email through Amazon SES and SMS through Amazon SNS, or files under BILLING_HOME.
 
-Each `send` returns the provider's message id. The file transport names each file after the delivery,
-so sending a delivery again rewrites the same file rather than a second message.
+Each `send` returns the provider's message id. The file transport names each file after the delivery (a
+hash of its id, which holds a user id from the directory: never a path), so sending a delivery again
+rewrites the same file rather than a second message.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from email.message import EmailMessage
 from pathlib import Path
 
+from billing.identifiers import inside
 from billing.settings import BillingError
 
 
@@ -17,8 +20,12 @@ class FileTransport:
         self.root, self.sender = Path(root), sender
 
     def path(self, channel: str, delivery_id: str) -> Path:
-        name = delivery_id.replace(":", "_")
-        return self.root / "email" / f"{name}.eml" if channel == "email" else self.root / "sms" / f"{name}.txt"
+        """The delivery's file: named by a hash of its id (which holds a user id from the directory: never a
+        path), refused if a link leads the folder elsewhere."""
+        name = hashlib.sha256(delivery_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        folder, suffix = ("email", "eml") if channel == "email" else ("sms", "txt")
+        (self.root / folder).mkdir(parents=True, exist_ok=True)
+        return inside(self.root, f"{folder}/{name}.{suffix}")
 
     def delivered(self, channel: str, delivery_id: str) -> bool:
         """Whether the delivery's file was written (a crash may have come before the ledger recorded it)."""
@@ -33,7 +40,6 @@ class FileTransport:
             content = bytes(message)
         else:
             content = f"To: {recipient}\n\n{body}\n".encode()
-        path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(content)
         os.replace(temporary, path)

@@ -32,7 +32,8 @@ def parse(*tenants: dict):
     ({"budgets": [{"amount_usd": 10, "channels": ["pager"]}]}, "tenant 'acme': budgets[0].channels: must be a non-empty list"),
     ({"users": [{"user_id": "u", "name": "U", "email": "nope", "role": "member"}]}, "tenant 'acme': users[0].email: 'nope' is not an email"),
     ({"users": [{"user_id": "u", "name": "U", "email": "u@x.io", "role": "owner"}]}, "tenant 'acme': users[0].role: 'owner' is not one of"),
-    ({"users": [{"user_id": "u", "name": "U", "email": "u@x.io", "role": "member"}] * 2}, "tenant 'acme': users[1].user_id: 'u' appears twice"),
+    ({"users": [{"user_id": "u", "name": "U", "email": "u@x.io", "role": "member"} for _ in range(2)]},  # no YAML alias
+     "tenant 'acme': users[1].user_id: 'u' appears twice"),
     ({"users": [{"user_id": "u", "name": "U", "email": "u@x.io", "role": "member", "phone": "555"}]}, "tenant 'acme': users[0].phone"),
     ({"name": None}, "tenant 'acme': name: is required"),
 ])
