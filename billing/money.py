@@ -25,11 +25,15 @@ def to_decimal(value: Any, what: str) -> Decimal:
     return number
 
 
+def json_number(value: Decimal) -> int | float:
+    """A JSON number: integral values print without a fraction; others as their shortest float form,
+    which is exact for the few decimals we emit (cents, percentages)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        # A JSON number: integral values print without a fraction; others as their shortest
-        # float form, which is exact for the few decimals we emit (cents, percentages).
-        return int(value) if value == value.to_integral_value() else float(value)
+        return json_number(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
