@@ -48,6 +48,9 @@ class IdentityConfig:
     issuer: str
     audience: str
     key_file: Path  # the embedded signing key (when there is no JWKS URL)
+    # An unknown key id refetches the JWKS (a rotation), at most once per this many seconds: a flood of
+    # forged key ids never floods the identity provider.
+    jwks_cooldown_seconds: float = 30
 
     @classmethod
     def from_env(cls, settings: Settings, env: dict[str, str] | None = None) -> "IdentityConfig":
@@ -56,8 +59,13 @@ class IdentityConfig:
         issuer, audience = env.get("BILLING_JWT_ISSUER"), env.get("BILLING_JWT_AUDIENCE")
         if jwks_url and not (issuer and audience):
             raise BillingError("BILLING_JWKS_URL needs BILLING_JWT_ISSUER and BILLING_JWT_AUDIENCE set too")
+        cooldown = env.get("BILLING_JWKS_COOLDOWN_SECONDS") or "30"
+        try:
+            cooldown_seconds = float(cooldown)
+        except ValueError:
+            raise BillingError(f"BILLING_JWKS_COOLDOWN_SECONDS must be a number of seconds, got {cooldown!r}") from None
         return cls(jwks_url, issuer or EMBEDDED_ISSUER, audience or DEFAULT_AUDIENCE,
-                   settings.home / "service" / "signing_key.pem")
+                   settings.home / "service" / "signing_key.pem", cooldown_seconds)
 
 
 def embedded_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -109,7 +117,8 @@ class Verifier:
         self.config = config
         if config.jwks_url:
             # The key set is cached; a token signed with a key it does not hold (a rotation) refetches it.
-            self._jwks = jwt.PyJWKClient(config.jwks_url, cache_jwk_set=True, lifespan=300, timeout=5)
+            self._jwks = jwt.PyJWKClient(config.jwks_url, cache_jwk_set=True, lifespan=300, timeout=5,
+                                         cooldown_duration=config.jwks_cooldown_seconds)
         else:
             self._jwks = None
             self._public_key = embedded_key(config.key_file).public_key()
