@@ -5,23 +5,21 @@ import argparse
 import os
 import sys
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 
-from billing.aggregate import compute_daily_usage, compute_monthly_usage, live_monthly_totals, monthly_totals, usage_rows
 from billing.alerts import AlertBook
-from billing.breakdown import cost_breakdown
 from billing.documents import invoice_document
+from billing.figures import month_breakdown, month_usage
 from billing.invoices import InvoiceBook
 from billing.payments import Payments
 from billing.directory import CHANNELS, Budget, load_directory, parse_period
 from billing.ledger import Ledger
-from billing.metering import USAGE_FIELDS, usage_metrics
+from billing.metering import USAGE_FIELDS
 from billing.money import dumps, to_decimal
 from billing.object_store import open_object_store
 from billing.price_book import load_price_book
-from billing.pricing import rate
 from billing.settings import BillingError, Settings
-from billing.warehouse import Warehouse
 
 
 def _progress(message: str) -> None:
@@ -38,11 +36,8 @@ def cmd_tenants_import(args, settings: Settings) -> dict:
 
 def cmd_usage(args, settings: Settings) -> dict:
     parse_period(args.month)
-    tenant = Ledger(settings.ledger_url).tenant(args.tenant)
-    con = Warehouse(settings.warehouse_dir).connect()
-    totals = live_monthly_totals(con, args.month, tenant.tenant_id).get(tenant.tenant_id, {})
-    return usage_metrics(tenant, args.month, totals, load_price_book(settings.price_book),
-                         month_to_date=args.month == settings.today().strftime("%Y-%m"))
+    return month_usage(settings, Ledger(settings.ledger_url).tenant(args.tenant), args.month,
+                       load_price_book(settings.price_book))
 
 
 def _invoice_book(settings: Settings) -> InvoiceBook:
@@ -61,15 +56,8 @@ def cmd_breakdown(args, settings: Settings) -> dict:
     """The invoice's breakdown; before the month is invoiced, an estimate from usage so far."""
     parse_period(args.month)
     tenant = Ledger(settings.ledger_url).tenant(args.tenant)
-    invoice = next((i for i in _invoice_book(settings).of_tenant(tenant.tenant_id) if i.period == args.month), None)
-    con = Warehouse(settings.warehouse_dir).connect()
-    compute_daily_usage(con, args.month, tenant.tenant_id)
-    compute_monthly_usage(con)
-    totals = monthly_totals(con).get(tenant.tenant_id, {})
-    price_book = load_price_book(settings.price_book)
-    lines = invoice.lines if invoice else rate(tenant, args.month, totals, price_book).lines
-    document = cost_breakdown(tenant, args.month, lines, usage_rows(con).get(tenant.tenant_id, []), price_book)
-    return {**document, "invoice_id": invoice.invoice_id if invoice else None, "estimate": invoice is None}
+    invoice = _invoice_book(settings).of_tenant_period(tenant.tenant_id, args.month)
+    return month_breakdown(settings, tenant, args.month, invoice, load_price_book(settings.price_book))
 
 
 def cmd_invoices(args, settings: Settings) -> list | dict:
@@ -140,6 +128,29 @@ def cmd_budgets_set(args, settings: Settings) -> dict:
     return {"tenant_id": args.tenant, "budgets": [{"amount_usd": a, "channels": list(channels)} for a in amounts]}
 
 
+def cmd_serve(args, settings: Settings) -> None:
+    """The Billing Service (billing/service) on uvicorn; the ledger is migrated once, before any worker starts."""
+    import uvicorn
+
+    Ledger(settings.ledger_url).migrate()
+    uvicorn.run("billing.service.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
+
+
+def cmd_token(args, settings: Settings) -> dict:
+    """A short-lived bearer token signed with the service's embedded key."""
+    from billing.service.identity import IdentityConfig, directory_roles, mint_token
+
+    if args.user:
+        ledger = Ledger(settings.ledger_url)
+        ledger.migrate()
+        if not directory_roles(ledger, args.user):
+            raise BillingError(f"no user {args.user!r} in the tenant directory")
+    token, expires = mint_token(IdentityConfig.from_env(settings), args.user or args.platform_admin,
+                                platform_admin=bool(args.platform_admin), minutes=args.minutes)
+    return {"token": token, "expires_at": datetime.fromtimestamp(expires, timezone.utc)}
+
+
 def cmd_close(args, settings: Settings) -> dict:
     from billing_jobs.runner import close_month  # Dagster loads only for the commands that run it
 
@@ -187,6 +198,8 @@ def _invoice_rows(documents: list) -> str:
 def _render(command: str, document) -> str:
     if command == "usage":
         return _table(document)
+    if command == "token":
+        return document["token"]
     if command == "invoices" and isinstance(document, list):
         return _invoice_rows(document)
     if command == "invoice":
@@ -255,12 +268,27 @@ def parser() -> argparse.ArgumentParser:
     close.add_argument("--month", required=True, help="YYYY-MM")
     close.set_defaults(handler=cmd_close)
 
+    serve = commands.add_parser("serve", help="the Billing Service API (the Billing page's back end)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, help="processes (behind a reverse proxy: one per core)")
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                       help="proxies whose X-Forwarded-* headers are trusted")
+    serve.set_defaults(handler=cmd_serve)
+
+    token = commands.add_parser("token", help="a short-lived bearer token for the Billing Service (embedded key)")
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", metavar="USER_ID", help="a directory user")
+    who.add_argument("--platform-admin", metavar="NAME", help="a platform administrator")
+    token.add_argument("--minutes", type=int, default=15, help="lifetime (default 15)")
+    token.set_defaults(handler=cmd_token)
+
     demo = commands.add_parser("demo", help="generate a sample month and close it")
     demo.add_argument("--month", default=None, help="YYYY-MM (default: last month)")
     demo.add_argument("--tenants", type=int, default=60)
     demo.set_defaults(handler=cmd_demo)
 
-    for sub in (importing, *of_month, invoices, mark_paid, show, method_set, alerts, budgets_set, close, demo):
+    for sub in (importing, *of_month, invoices, mark_paid, show, method_set, alerts, budgets_set, close, demo, token):
         sub.add_argument("--json", action="store_true", help="print JSON on stdout")
     return root
 
@@ -282,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"billing: internal error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
               " (set BILLING_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
-    print(dumps(document) if args.json else _render(args.command, document))
+    if document is not None:  # `serve` prints nothing when it stops
+        print(dumps(document) if getattr(args, "json", False) else _render(args.command, document))
     return 0
 
 

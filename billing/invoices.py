@@ -193,6 +193,23 @@ class InvoiceBook:
         with self.ledger.engine.connect() as con:
             return [self._load_one(con, row) for row in con.execute(_q("invoices_of_tenant"), {"tenant_id": tenant_id})]
 
+    def of_tenant_period(self, tenant_id: str, period: str) -> Invoice | None:
+        with self.ledger.engine.connect() as con:
+            row = con.execute(_q("invoice_get"), {"tenant_id": tenant_id, "period": period}).first()
+            return self._load_one(con, row) if row else None
+
+    def of_tenant_invoice(self, tenant_id: str, invoice_id: str) -> Invoice | None:
+        """An invoice (by id or number) of this tenant only: the query takes both."""
+        with self.ledger.engine.connect() as con:
+            row = con.execute(_q("invoice_of_tenant"), {"tenant_id": tenant_id, "invoice_id": invoice_id}).first()
+            return self._load_one(con, row) if row else None
+
+    def overview(self, period: str | None, status: str | None, tenant_id: str | None) -> list[Invoice]:
+        """Invoices across tenants (or of one), of a month and status when given: overdue first."""
+        with self.ledger.engine.connect() as con:
+            return [self._load_one(con, row) for row in con.execute(_q("invoices_overview"), {
+                "period": period, "status": status, "tenant_id": tenant_id})]
+
     def get(self, invoice_id: str) -> Invoice | None:
         with self.ledger.engine.connect() as con:
             row = con.execute(_q("invoice_by_id"), {"invoice_id": invoice_id}).first()

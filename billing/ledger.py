@@ -95,7 +95,13 @@ class Ledger:
         summary = {"tenants_added": 0, "tenants_updated": 0, "tenants_unchanged": 0, "users_added": 0, "users_removed": 0}
         with self.engine.begin() as con:
             existing = {tenant.tenant_id: tenant for tenant in self._tenants(con)}
+            from_api: dict[str, dict[date, str]] = {}
+            for row in con.execute(_q("plan_changes_from_api")):
+                from_api.setdefault(row.tenant_id, {})[date.fromisoformat(row.effective)] = row.plan
             for tenant in tenants:
+                if tenant.tenant_id in from_api:
+                    tenant = _keep_api_plan_changes(tenant, from_api[tenant.tenant_id])
+                    summary["api_plan_changes_kept"] = summary.get("api_plan_changes_kept", 0) + len(from_api[tenant.tenant_id])
                 before = existing.get(tenant.tenant_id)
                 if before is None:
                     summary["tenants_added"] += 1
@@ -104,10 +110,11 @@ class Ledger:
                     continue
                 else:
                     summary["tenants_updated"] += 1
-                self._write_tenant(con, tenant, before, today, summary)
+                self._write_tenant(con, tenant, before, today, summary, from_api.get(tenant.tenant_id, {}))
         return summary
 
-    def _write_tenant(self, con: Connection, tenant: Tenant, before: Tenant | None, today: date, summary: dict) -> None:
+    def _write_tenant(self, con: Connection, tenant: Tenant, before: Tenant | None, today: date, summary: dict,
+                      from_api: dict[date, str]) -> None:
         key = {"tenant_id": tenant.tenant_id}
         con.execute(_q("tenant_upsert"), {
             **key,
@@ -124,7 +131,9 @@ class Ledger:
         con.execute(_q("plan_changes_delete"), key)
         if tenant.plan_changes:
             con.execute(_q("plan_change_insert"), [
-                {**key, "effective": effective.isoformat(), "plan": plan} for effective, plan in tenant.plan_changes])
+                {**key, "effective": effective.isoformat(), "plan": plan,
+                 "source": "api" if from_api.get(effective) == plan else "directory"}
+                for effective, plan in tenant.plan_changes])
         con.execute(_q("budgets_delete"), key)
         if tenant.budgets:
             con.execute(_q("budget_insert"), [
@@ -176,24 +185,37 @@ class Ledger:
             raise BillingError(f"ledger: {self._error(error)} (run 'billing tenants import FILE' first)") from None
 
     def tenant(self, tenant_id: str) -> Tenant:
-        for tenant in self.tenants():
-            if tenant.tenant_id == tenant_id:
-                return tenant
-        raise BillingError(f"unknown tenant {tenant_id!r}")
+        tenant = self.find_tenant(tenant_id)
+        if tenant is None:
+            raise BillingError(f"unknown tenant {tenant_id!r}")
+        return tenant
 
-    def _tenants(self, con: Connection) -> list[Tenant]:
+    def find_tenant(self, tenant_id: str) -> Tenant | None:
+        """One tenant, read by queries that take its id; None when there is no such tenant."""
+        try:
+            with self.engine.connect() as con:
+                found = self._tenants(con, tenant_id)
+        except SQLAlchemyError as error:
+            raise BillingError(f"ledger: {_first_line(error)} (run 'billing tenants import FILE' first)") from None
+        return found[0] if found else None
+
+    def _tenants(self, con: Connection, tenant_id: str | None = None) -> list[Tenant]:
+        """Every tenant, or the one of `tenant_id` (queries *_of_tenant, which take the id)."""
+        def rows(every: str, of_tenant: str):
+            return con.execute(_q(every)) if tenant_id is None else con.execute(_q(of_tenant), {"tenant_id": tenant_id})
+
         changes: dict[str, list] = {}
-        for row in con.execute(_q("plan_changes_all")):
+        for row in rows("plan_changes_all", "plan_changes_of_tenant"):
             changes.setdefault(row.tenant_id, []).append((date.fromisoformat(row.effective), row.plan))
         budgets: dict[str, list] = {}
-        for row in con.execute(_q("budgets_all")):
+        for row in rows("budgets_all", "budgets_of_tenant"):
             budgets.setdefault(row.tenant_id, []).append(Budget(Decimal(row.amount_usd), tuple(row.channels.split(","))))
         memberships: dict[tuple[str, str], list] = {}
-        for row in con.execute(_q("memberships_all")):
+        for row in rows("memberships_all", "memberships_of_tenant"):
             memberships.setdefault((row.tenant_id, row.user_id), []).append(
                 Membership(_date(row.active_from), _date(row.active_until)))
         users: dict[str, list] = {}
-        for row in con.execute(_q("users_all")):
+        for row in rows("users_all", "users_of_tenant"):
             users.setdefault(row.tenant_id, []).append(User(
                 row.user_id, row.name, row.email, row.role, row.phone,
                 tuple(memberships[(row.tenant_id, row.user_id)]),
@@ -207,7 +229,7 @@ class Ledger:
                 stripe_payment_method=row.stripe_payment_method,
                 budgets=tuple(budgets.get(row.tenant_id, ())), users=tuple(users.get(row.tenant_id, ())),
             )
-            for row in con.execute(_q("tenants_all"))
+            for row in rows("tenants_all", "tenant_one")
         ]
 
 
@@ -222,6 +244,15 @@ def _if_not_exists(statement: str) -> str:
     """CREATE TABLE / INDEX as IF NOT EXISTS: a migration half applied by a version before migrations were
     atomic (its CREATEs committed, the rest lost) is finished rather than failing on "already exists"."""
     return CREATE_WITHOUT_GUARD.sub(r"\1IF NOT EXISTS ", statement, count=1)
+
+
+def _keep_api_plan_changes(tenant: Tenant, from_api: dict[date, str]) -> Tenant:
+    """The directory's plan timeline with the changes made through the API, which win on the same day: an
+    import never undoes them silently (it counts them as api_plan_changes_kept). The payment rules are
+    checked again on the timeline that results."""
+    merged = replace(tenant, plan_changes=tuple(sorted({**dict(tenant.plan_changes), **from_api}.items())))
+    check_payment_method(merged)
+    return merged
 
 
 def _sqlite_foreign_keys(connection, _record) -> None:

@@ -33,6 +33,12 @@ def to_decimal(value: Any, what: str) -> Decimal:
     return number
 
 
+def json_number(value: Decimal) -> int | float:
+    """A JSON number for an API model: integral values print without a fraction; others as their shortest
+    float form, which is exact for cents and percentages below 2**53 cents."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 def dumps(document: Any) -> str:
     """JSON like json.dumps(indent=2), with each Decimal written as an exact JSON number: its own digits,
     never through a binary float (99999999999999.99 stays so; money keeps its two decimals)."""

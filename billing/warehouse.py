@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -120,6 +121,11 @@ class Warehouse:
             for stale in versions.glob(f"{key}.*"):
                 if stale != version:
                     stale.unlink() if stale.is_symlink() else shutil.rmtree(stale)
+
+    def last_replaced(self, dataset: str) -> datetime | None:
+        """When a partition of the dataset was last replaced (its link switched): "last ingested at" for events."""
+        moments = [link.lstat().st_mtime for link in (self.root / dataset).glob("*") if link.is_symlink()]
+        return datetime.fromtimestamp(max(moments), timezone.utc) if moments else None
 
     def partition_fingerprint(self, dataset: str, key: str) -> str | None:
         path = self.partition_file(dataset, key)

@@ -68,8 +68,12 @@ class ServerProcess:
     def command(self) -> list[str]:
         raise NotImplementedError
 
+    def environment(self) -> dict[str, str] | None:
+        """The server's environment; None: the tests'."""
+        return None
+
     def start(self):
-        self.process = subprocess.Popen(self.command(),
+        self.process = subprocess.Popen(self.command(), env=self.environment(),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

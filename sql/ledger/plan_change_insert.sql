@@ -1,1 +1,1 @@
-INSERT INTO plan_changes (tenant_id, effective, plan) VALUES (:tenant_id, :effective, :plan)
+INSERT INTO plan_changes (tenant_id, effective, plan, source) VALUES (:tenant_id, :effective, :plan, :source)

@@ -1,0 +1,51 @@
+"""Usage metering: UsageMetrics of a month (month to date for the open month) and daily series for charts."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from billing.aggregate import compute_daily_usage
+from billing.directory import month_days
+from billing.figures import month_usage
+from billing.metering import MINUTES_PER_HOUR
+from billing.money import round_half_up
+from billing.service.app import Service, service
+from billing.service.models import DailySeries, DailyUsage, UsageMetrics
+from billing.service.params import Month, TenantId
+from billing.sql import query
+from billing.warehouse import Warehouse
+
+router = APIRouter(tags=["usage"])
+
+
+def open_month(svc: Service, month: str | None) -> str:
+    return month or svc.settings.today().strftime("%Y-%m")
+
+
+@router.get("/tenants/{tenant_id}/usage", response_model=UsageMetrics)
+def usage(tenant_id: TenantId, svc: Annotated[Service, Depends(service)], month: Month = None):
+    month = open_month(svc, month)
+    document = month_usage(svc.settings, svc.tenant(tenant_id), month, svc.price_book)
+    return {**document, "last_ingested_at": Warehouse(svc.settings.warehouse_dir).last_replaced("events")}
+
+
+@router.get("/tenants/{tenant_id}/usage/daily", response_model=DailySeries)
+def daily_usage(tenant_id: TenantId, svc: Annotated[Service, Depends(service)], month: Month = None):
+    month = open_month(svc, month)
+    tenant = svc.tenant(tenant_id)
+    warehouse = Warehouse(svc.settings.warehouse_dir)
+    con = warehouse.connect()
+    compute_daily_usage(con, month, tenant.tenant_id)
+    rows = {row[0]: row for row in con.execute(query("warehouse/daily_by_category"), {"tenant_id": tenant.tenant_id}).fetchall()}
+    zero = (None, Decimal(0), Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0)
+    today = svc.settings.today()
+    days = []
+    for day in (d for d in month_days(month) if d <= today):  # every day so far, with or without usage
+        _, llm_tokens, queries, storage_gb, api_requests, minutes, events = rows.get(day, zero)
+        days.append(DailyUsage(day=day, llm_tokens=llm_tokens, queries=queries, storage_gb=storage_gb,
+                               api_requests=api_requests, compute_hours=round_half_up(minutes / MINUTES_PER_HOUR),
+                               events=events))
+    return DailySeries(tenant_id=tenant.tenant_id, period=month, last_ingested_at=warehouse.last_replaced("events"),
+                       days=days)
