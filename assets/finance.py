@@ -1,12 +1,15 @@
 """The finance close pack (contract section 7): CSV reports, reconciled by blocking checks, then one workbook
 and one summary PDF. Written to $BILLING_HOME/reports/YYYY-MM/ and to the object store under reports/YYYY-MM/."""
+from datetime import datetime, time
+
 import dagster as dg
 
 from assets.pay import invoice_payments
 from assets.report import quarantine_report
+from billing.close_pack import front_lines, workbook_bytes
 from billing.directory import month_days
-from billing.finance import (AR_AGING, COLLECTIONS, REGISTER, REVENUE, FinanceBook, Report, aging_by_bucket,
-                             aging_disagreements, build_changes, build_quarantine, build_revenue_summary,
+from billing.finance import (AR_AGING, COLLECTIONS, REGISTER, REVENUE, TEMPLATES, FinanceBook, Report, aging_by_bucket,
+                             aging_disagreements, build_changes, build_quarantine, build_revenue_summary, close_totals,
                              collections_disagreements, read_report, register_disagreements, revenue_disagreements)
 from billing.invoices import issue_date
 from billing.object_store import FolderStore
@@ -43,9 +46,7 @@ def _preview(report: Report) -> str:
 
 def _result(billing: BillingStore, period: str, report: Report, **extra) -> dg.MaterializeResult:
     path = publish(billing, period, report.file_name, report.csv_bytes(), "text/csv")
-    totals = {name: value if isinstance(value, int) else dg.MetadataValue.text(str(value))
-              for name, value in report.totals().items()}
-    return dg.MaterializeResult(metadata={**totals, **extra, "path": dg.MetadataValue.path(path),
+    return dg.MaterializeResult(metadata={**_money_metadata(report.totals()), **extra, "path": dg.MetadataValue.path(path),
                                           "preview": dg.MetadataValue.md(_preview(report))})
 
 
@@ -163,3 +164,29 @@ def quarantine_csv(context: dg.AssetExecutionContext, billing: BillingStore) -> 
 
 CSV_ASSETS = [invoice_register, revenue_summary, ar_aging, collections, adjustments_report, changes_since_close,
               quarantine_csv]
+
+
+def written_pack(billing: BillingStore, period: str) -> dict[str, Report]:
+    return {template.name: written(billing, period, template) for template in TEMPLATES}
+
+
+def _money_metadata(totals: dict) -> dict:
+    return {name: value if isinstance(value, int) else dg.MetadataValue.text(str(value)) for name, value in totals.items()}
+
+
+@dg.asset(**FINANCE, deps=CSV_ASSETS, kinds={"excel"})
+def close_pack(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.MaterializeResult:
+    """close_pack.xlsx: a front sheet of the month's totals and a sheet per report, typed, from the CSV files."""
+    period = context.partition_key
+    reports, as_of = written_pack(billing, period), issue_date(period)
+    totals = close_totals(reports)
+    data = workbook_bytes(list(reports.values()), front_lines(period, as_of, totals), datetime.combine(as_of, time()))
+    path = publish(billing, period, "close_pack.xlsx", data,
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return dg.MaterializeResult(metadata={**_money_metadata(totals), "sheets": len(reports) + 1,
+                                          "path": dg.MetadataValue.path(path)})
+
+
+FINANCE_ASSETS = [*CSV_ASSETS, close_pack]
+FINANCE_CHECKS = [register_matches_ledger, revenue_adds_up_to_register, aging_adds_up_to_open_balances,
+                  collections_match_payments]

@@ -378,3 +378,20 @@ def collections_disagreements(collections: Report, recorded: Report, invoices: l
             problems.append(f"{invoice.invoice_number} is {invoice.status} ({invoice.total}), collected {got}")
     return problems
 
+
+
+def close_totals(reports: dict[str, Report]) -> dict:
+    """The month's figures of the front sheet and the summary PDF, from the pack's reports (by name)."""
+    register, aging = reports[REGISTER.name], reports[AR_AGING.name]
+    return {
+        "invoices": len(register.rows),
+        "subtotal": register.sum("subtotal"),
+        "tax": register.sum("tax"),
+        "invoiced": register.sum("total"),
+        "collected": reports[COLLECTIONS.name].sum("amount", lambda row: row["status"] in COLLECTED),
+        "outstanding": aging.sum("balance"),
+        "overdue": aging.sum("balance", lambda row: row["days_past_due"] > 0),
+        "adjustments": reports[ADJUSTMENTS.name].sum("amount"),
+        "changes": len(reports[CHANGES.name].rows),
+        "quarantined_rows": len(reports[QUARANTINE.name].rows),
+    }

@@ -23,8 +23,7 @@ from tests.conftest import Metering, event, tenant
 BOOK = load_price_book(Settings.from_env({}).price_book)
 CLOSED_AT = datetime(2026, 11, 3, 2, tzinfo=timezone.utc)
 MONTHS = ("2026-07", "2026-08", "2026-09", "2026-10")
-CHECKS = [finance_assets.register_matches_ledger, finance_assets.revenue_adds_up_to_register,
-          finance_assets.aging_adds_up_to_open_balances, finance_assets.collections_match_payments]
+CHECKS = finance_assets.FINANCE_CHECKS
 CONTRACT_COLUMNS = {
     "invoice_register": "invoice_id, invoice_number, tenant_id, tenant_name, period, issued_at, due_date, payment_method, "
                         "plan, subtotal, tax, total, amount_paid, balance, status",
