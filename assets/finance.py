@@ -1,18 +1,20 @@
 """The finance close pack (contract section 7): CSV reports, reconciled by blocking checks, then one workbook
 and one summary PDF. Written to $BILLING_HOME/reports/YYYY-MM/ and to the object store under reports/YYYY-MM/."""
 from datetime import datetime, time
+from decimal import Decimal
 
 import dagster as dg
 
 from assets.pay import invoice_payments
 from assets.report import quarantine_report
-from billing.close_pack import front_lines, workbook_bytes
+from billing.close_pack import front_lines, summary_pdf, workbook_bytes
 from billing.directory import month_days
 from billing.finance import (AR_AGING, COLLECTIONS, REGISTER, REVENUE, TEMPLATES, FinanceBook, Report, aging_by_bucket,
                              aging_disagreements, build_changes, build_quarantine, build_revenue_summary, close_totals,
                              collections_disagreements, read_report, register_disagreements, revenue_disagreements)
 from billing.invoices import issue_date
 from billing.object_store import FolderStore
+from billing.reports import read_report as read_json_report
 from billing.sql import query
 from billing_jobs.partitions import monthly_partitions
 from resources import BillingStore
@@ -187,6 +189,30 @@ def close_pack(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.M
                                           "path": dg.MetadataValue.path(path)})
 
 
-FINANCE_ASSETS = [*CSV_ASSETS, close_pack]
+def revenue_by_service(billing: BillingStore, period: str) -> dict | None:
+    """The month's cost breakdowns summed by service; None when the month has none (the close writes them)."""
+    if not (billing.settings().reports_dir / period / "cost_breakdowns.json").exists():
+        return None
+    services: dict = {}
+    for document in read_json_report(billing.settings().reports_dir, period, "cost_breakdowns"):
+        for service, figures in document["by_service"].items():
+            services[service] = services.get(service, Decimal("0.00")) + sum(figures.values(), Decimal("0.00"))
+    return services
+
+
+@dg.asset(**FINANCE, deps=[*CSV_ASSETS, "cost_breakdowns"], kinds={"pdf"})
+def close_summary(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.MaterializeResult:
+    """close_summary.pdf for the finance lead: invoiced, collected, outstanding, overdue; revenue by plan and by
+    service; AR aging; this month against the previous three; largest adjustments; quarantined usage."""
+    period = context.partition_key
+    reports, as_of = written_pack(billing, period), issue_date(period)
+    totals = close_totals(reports)
+    data = summary_pdf(period, as_of, reports, totals, _finance(billing).month_over_month(period),
+                       revenue_by_service(billing, period))
+    path = publish(billing, period, "close_summary.pdf", data, "application/pdf")
+    return dg.MaterializeResult(metadata={**_money_metadata(totals), "path": dg.MetadataValue.path(path)})
+
+
+FINANCE_ASSETS = [*CSV_ASSETS, close_pack, close_summary]
 FINANCE_CHECKS = [register_matches_ledger, revenue_adds_up_to_register, aging_adds_up_to_open_balances,
                   collections_match_payments]

@@ -1,5 +1,5 @@
-"""The close pack's documents: one workbook (openpyxl) with a sheet per report and a front sheet of the month's
-totals. Typed cells (dates as dates, money as numbers in a 2-decimal format) and the same bytes on a rerun of the
+"""The close pack's documents: a summary PDF (Jinja2 + WeasyPrint, charts as inline SVG), and one workbook
+(openpyxl) with a sheet per report and a front sheet of the month's totals. Typed cells (dates as dates, money as numbers in a 2-decimal format) and the same bytes on a rerun of the
 same data: the workbook's timestamps are the month's issue date and its zip entries carry a fixed date."""
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from billing.finance import DATE, MONEY, Report
+from billing.finance import ADJUSTMENTS, AR_AGING, BUCKETS, DATE, MONEY, QUARANTINE, REVENUE, Report, aging_by_bucket
+from billing.pdf import render_document
 
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -85,3 +86,40 @@ FRONT = (("invoices", "invoices", "int"), ("subtotal", "subtotal", MONEY), ("tax
 
 def front_lines(period: str, as_of: date, totals: dict) -> list[tuple[str, object, str]]:
     return [("month", period, "text"), ("AR as of", as_of, DATE)] + [(label, totals[key], kind) for label, key, kind in FRONT]
+
+
+LARGEST_ADJUSTMENTS = 10
+
+
+def _bars(items: list[tuple[str, Decimal]], **extra) -> list[dict]:
+    """Bars of a chart: each value's share of the largest (by size), what the SVG draws."""
+    largest = max((abs(value) for _, value in items), default=Decimal(0)) or Decimal(1)
+    return [{"label": label, "value": value, "share": float(abs(value) / largest),
+             **{key: values[index] for key, values in extra.items()}} for index, (label, value) in enumerate(items)]
+
+
+def summary_pdf(period: str, as_of: date, reports: dict[str, Report], totals: dict, months: list[dict],
+                by_service: dict[str, Decimal] | None) -> bytes:
+    """close_summary.pdf: the month's figures for the finance lead, with charts drawn as inline SVG."""
+    revenue = reports[REVENUE.name].rows
+    plans: dict[str, Decimal] = {}
+    for row in revenue:
+        plans[row["plan"]] = plans.get(row["plan"], Decimal("0.00")) + row["amount"]
+    aging = reports[AR_AGING.name]
+    counts = [sum(row["bucket"] == bucket for row in aging.rows) for bucket in BUCKETS]
+    largest = max((m["invoiced"] for m in months), default=Decimal(0)) or Decimal(1)
+    reasons: dict[str, int] = {}
+    for row in reports[QUARANTINE.name].rows:
+        reasons[row["reason"]] = reasons.get(row["reason"], 0) + 1
+    return render_document(
+        "close_summary.html", "close_summary.css", period=period, as_of=as_of,
+        month_name=date.fromisoformat(f"{period}-01").strftime("%B %Y"), totals=totals, revenue=revenue,
+        by_plan=_bars(sorted(plans.items())),
+        by_service=_bars(sorted(by_service.items())) if by_service else None,
+        aging=_bars(list(aging_by_bucket(aging).items()), count=counts),
+        months=[{**m, "invoiced_share": float(m["invoiced"] / largest), "paid_share": float(m["paid"] / largest)}
+                for m in months],
+        adjustments=sorted(reports[ADJUSTMENTS.name].rows, key=lambda row: (-abs(row["amount"]), row["adjustment_id"]))
+        [:LARGEST_ADJUSTMENTS],
+        quarantine=sorted(reasons.items(), key=lambda item: (-item[1], item[0])),
+    )

@@ -1,6 +1,7 @@
 """The close pack's documents: the workbook read back typed, the summary PDF read back as text, both the same
 bytes on a rerun; and neither is written when a reconciliation check fails."""
 import io
+import subprocess
 from datetime import datetime
 
 import dagster as dg
@@ -52,3 +53,21 @@ def test_nothing_is_written_after_a_check_fails(ledger_of_four_months):
         materialized = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
     assert "collections" in materialized and "close_pack" not in materialized
     assert not (pack(metering) / "close_pack.xlsx").exists()
+
+
+def test_the_summary_pdf_shows_the_month_s_figures_with_charts(ledger_of_four_months):
+    metering, _, _ = ledger_of_four_months
+    with dg.instance_for_test() as instance:
+        assert materialize_pack(metering, instance).success
+        data = (pack(metering) / "close_summary.pdf").read_bytes()
+        assert materialize_pack(metering, instance).success
+        assert (pack(metering) / "close_summary.pdf").read_bytes() == data  # a rerun: the same bytes
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    assert "Close summary, October 2026" in text
+    for figure in ("$6,590.25", "$540.00", "INVOICED", "COLLECTED", "OUTSTANDING", "OVERDUE"):
+        assert figure in text, figure
+    for heading in ("Revenue by plan", "Revenue by service", "Accounts receivable aging", "previous three",
+                    "Largest adjustments", "Quarantined usage"):
+        assert heading in text, heading
+    assert "unknown tenant" in text and "2026-07" in text and "90+" in text
+    assert data.count(b"/Subtype /Image") == 0  # the charts are vector drawings, not pictures
