@@ -216,3 +216,25 @@ def test_collections_check_fails_on_a_paid_invoice_nothing_was_collected_for(led
         result = materialize(metering, instance)
         [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == "collections_match_payments"]
     assert not evaluation.passed and "is paid (550.25), collected 0.00" in evaluation.metadata["first"].value
+
+
+def test_a_rerun_after_late_usage_lists_the_changed_invoices_and_their_adjustment(ledger_of_four_months):
+    metering, book, _ = ledger_of_four_months
+    with dg.instance_for_test() as instance:
+        assert materialize(metering, instance).success
+        register = (pack(metering) / "invoice_register.csv").read_bytes()
+        late = datetime(2026, 11, 20, tzinfo=timezone.utc)  # late usage: October rated again, 1,000 queries more
+        beta = book.ledger.tenant("beta")
+        assert book.record(beta, rate(beta, "2026-10", {"sql_queries": D(101_250)}, BOOK), late).action == "adjusted"
+        assert materialize(metering, instance).success
+        assert materialize(metering, instance, period="2026-11").success
+    assert (pack(metering) / "invoice_register.csv").read_bytes() == register  # a final invoice is never rewritten
+    [change] = read_report(TEMPLATES[5], (pack(metering) / "changes.csv").read_bytes()).rows
+    assert (change["tenant_id"], change["old_amount"], change["adjustment"], change["new_amount"]) == (
+        "beta", D("550.25"), D("5.00"), D("555.25"))
+    assert change["recorded_at"] == date(2026, 11, 20) and change["applied_invoice_id"] == ""  # not yet carried
+    [adjustment] = read_report(TEMPLATES[4], (pack(metering, "2026-11") / "adjustments.csv").read_bytes()).rows
+    assert (adjustment["invoice_id"], adjustment["period_adjusted"], adjustment["amount"]) == (
+        change["invoice_id"], "2026-10", D("5.00"))
+    assert "changed after the invoice was final" in adjustment["reason"]
+    assert (pack(metering) / "adjustments.csv").read_text().count("\n") == 1  # none recorded in October
