@@ -19,6 +19,7 @@ from billing.directory import Tenant, last_day, next_month_start, parse_period
 from billing.invoices import ADJUSTMENT, Invoice, InvoiceBook
 from billing.money import round_half_up
 from billing.pricing import BASE
+from billing.settings import BillingError
 from billing.price_book import LIMITED_METRICS
 from billing.sql import query
 
@@ -395,3 +396,20 @@ def close_totals(reports: dict[str, Report]) -> dict:
         "changes": len(reports[CHANGES.name].rows),
         "quarantined_rows": len(reports[QUARANTINE.name].rows),
     }
+
+
+DOCUMENTS = ("close_pack.xlsx", "close_summary.pdf")
+
+
+def pack_listing(folder, period: str) -> list[dict]:
+    """The pack's files in `folder` (reports/YYYY-MM) with their totals, read back from the files themselves."""
+    if not (folder / REGISTER.file_name).exists():
+        raise BillingError(f"no close pack for {period} in {folder}: run 'billing close --month {period}'")
+    listing = []
+    for template in TEMPLATES:
+        path = folder / template.file_name
+        totals = read_report(template, path.read_bytes()).totals() if path.exists() else None
+        listing.append({"file": template.file_name, "path": str(path), "exists": path.exists(), "totals": totals})
+    listing += [{"file": name, "path": str(folder / name), "exists": (folder / name).exists(),
+                 "bytes": (folder / name).stat().st_size if (folder / name).exists() else None} for name in DOCUMENTS]
+    return listing
