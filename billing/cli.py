@@ -5,12 +5,13 @@ import argparse
 import os
 import sys
 import warnings
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from billing.alerts import AlertBook
 from billing.documents import invoice_document
 from billing.figures import month_breakdown, month_usage
+from billing.finance import FinanceBook, aging_by_bucket, pack_listing
 from billing.invoices import InvoiceBook
 from billing.payments import Payments
 from billing.directory import CHANNELS, Budget, load_directory, parse_period
@@ -151,6 +152,27 @@ def cmd_token(args, settings: Settings) -> dict:
     return {"token": token, "expires_at": datetime.fromtimestamp(expires, timezone.utc)}
 
 
+def cmd_reports(args, settings: Settings) -> dict:
+    """The month's close pack: its files and their totals (`reports ar-aging`: AR aging on any date)."""
+    if args.action == "ar-aging":
+        return cmd_ar_aging(args, settings)
+    parse_period(args.month)
+    folder = settings.reports_dir / args.month
+    return {"month": args.month, "folder": str(folder), "files": pack_listing(folder, args.month)}
+
+
+def cmd_ar_aging(args, settings: Settings) -> dict:
+    try:
+        as_of = date.fromisoformat(args.as_of)
+    except ValueError:
+        raise BillingError(f"bad --as-of {args.as_of!r}: expected YYYY-MM-DD") from None
+    ledger = Ledger(settings.ledger_url)
+    tenants = {tenant.tenant_id: tenant for tenant in ledger.tenants()}
+    aging = FinanceBook(_invoice_book(settings)).ar_aging(as_of, tenants)
+    return {"as_of": as_of, "outstanding": aging.sum("balance"), "buckets": aging_by_bucket(aging),
+            "invoices": aging.rows}
+
+
 def cmd_close(args, settings: Settings) -> dict:
     from billing_jobs.runner import close_month  # Dagster loads only for the commands that run it
 
@@ -195,7 +217,27 @@ def _invoice_rows(documents: list) -> str:
     return "\n".join(lines)
 
 
+def _pack_rows(document: dict) -> str:
+    lines = [f"close pack {document['month']} in {document['folder']}"]
+    for entry in document["files"]:
+        figures = entry.get("totals") or {}
+        shown = ", ".join(f"{name} {value}" for name, value in figures.items()) or (
+            f"{entry['bytes']:,} bytes" if entry.get("bytes") else "")
+        lines.append(f"  {entry['file']:<24}{shown if entry['exists'] else 'missing'}")
+    return "\n".join(lines)
+
+
+def _aging_rows(document: dict) -> str:
+    lines = [f"AR aging as of {document['as_of']}: outstanding {document['outstanding']:,.2f}"]
+    lines += [f"  {bucket:<10}{amount:>14,.2f}" for bucket, amount in document["buckets"].items()]
+    lines += [f"  {row['invoice_number']:<12}{row['tenant_id']:<20}due {row['due_date']}{row['balance']:>14,.2f}"
+              f"{row['days_past_due']:>6} days  {row['bucket']}" for row in document["invoices"]]
+    return "\n".join(lines)
+
+
 def _render(command: str, document) -> str:
+    if command == "reports":
+        return _pack_rows(document) if "files" in document else _aging_rows(document)
     if command == "usage":
         return _table(document)
     if command == "token":
@@ -264,6 +306,13 @@ def parser() -> argparse.ArgumentParser:
     budgets_set.add_argument("--channels", default="email,in_app", help="email, in_app, sms (comma-separated)")
     budgets_set.set_defaults(handler=cmd_budgets_set)
 
+    reports = commands.add_parser("reports", help="the finance close pack of a month (or: reports ar-aging)")
+    reports.add_argument("--month", default=None, help="YYYY-MM (default: last month)")
+    reports.set_defaults(handler=cmd_reports, action=None)
+    aging = reports.add_subparsers(dest="action").add_parser("ar-aging", help="AR aging on any date")
+    aging.add_argument("--as-of", required=True, help="YYYY-MM-DD")
+    aging.set_defaults(handler=cmd_reports)
+
     close = commands.add_parser("close", help="run the month-end close through Dagster")
     close.add_argument("--month", required=True, help="YYYY-MM")
     close.set_defaults(handler=cmd_close)
@@ -288,7 +337,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--tenants", type=int, default=60)
     demo.set_defaults(handler=cmd_demo)
 
-    for sub in (importing, *of_month, invoices, mark_paid, show, method_set, alerts, budgets_set, close, demo, token):
+    for sub in (importing, *of_month, invoices, mark_paid, show, method_set, alerts, budgets_set, reports, aging, close,
+                demo, token):
         sub.add_argument("--json", action="store_true", help="print JSON on stdout")
     return root
 

@@ -71,3 +71,11 @@ def render_invoice(invoice: Invoice, tenant: Tenant, fetcher: BundledAssetsOnly 
                 url_fetcher=fetcher or BundledAssetsOnly())
     stylesheet, fonts = _style()
     return html.write_pdf(stylesheets=[stylesheet], font_config=fonts)
+
+
+def render_document(template: str, stylesheet: str, **context) -> bytes:
+    """Another bundled template (the finance close summary), with the same autoescaping and fetcher as invoices."""
+    fetcher = BundledAssetsOnly()
+    html = HTML(string=_environment.get_template(template).render(**context), base_url=str(TEMPLATES) + "/",
+                url_fetcher=fetcher)
+    return html.write_pdf(stylesheets=[CSS(filename=str(TEMPLATES / stylesheet), url_fetcher=fetcher)])

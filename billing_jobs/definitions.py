@@ -1,7 +1,7 @@
 """The Dagster definitions of billing: assets, jobs, schedules and sensors."""
 import dagster as dg
 
-from assets import aggregate, alert, ingest, invoice, pay, rate, report
+from assets import aggregate, alert, finance, ingest, invoice, pay, rate, report
 from billing_jobs.sensors import snapshot_drop_sensor
 from resources import BillingStore, StripeResource
 
@@ -13,15 +13,16 @@ ingest_job = dg.define_asset_job(
 
 month_end_close = dg.define_asset_job(
     "month_end_close",
-    selection=dg.AssetSelection.groups("metering", "reports", "invoicing") - dg.AssetSelection.assets(ingest.usage_events),
+    selection=(dg.AssetSelection.groups("metering", "reports", "invoicing", "finance")
+               - dg.AssetSelection.assets(ingest.usage_events)),
     executor_def=dg.in_process_executor,
-    description="Aggregate the month's usage, issue its invoices, cost breakdowns and PDFs, and report "
-                "(run after the month's days are ingested).",
+    description="Aggregate the month's usage, issue its invoices, cost breakdowns and PDFs, report, and write "
+                "the finance close pack (run after the month's days are ingested).",
 )
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, aggregate, invoice, rate, report, alert, pay]),
-    asset_checks=dg.load_asset_checks_from_modules([ingest, aggregate, invoice, rate, report, alert, pay]),
+    assets=dg.load_assets_from_modules([ingest, aggregate, invoice, rate, report, alert, pay, finance]),
+    asset_checks=dg.load_asset_checks_from_modules([ingest, aggregate, invoice, rate, report, alert, pay, finance]),
     jobs=[ingest_job, month_end_close, alert.alerts_job, alert.deliver_alerts, pay.collect_payments],
     schedules=[
         # Yesterday's folder once more after midnight, whatever the sensor caught during the day.

@@ -243,4 +243,7 @@ def close_month(settings: Settings, period: str, progress=lambda message: None) 
     alerts = _run(instance, "evaluate_alerts", partition_key=period, progress=progress)
     fired = alerts.get_asset_materialization_events()[0].materialization.metadata["alerts_fired"].value
     return {"period": period, "ingest": ingested, "close_run_id": close.run_id, "payments": payments, "alerts_fired": fired,
-            "reports": str(settings.reports_dir / period), "dagster_home": str(settings.dagster_home)}
+            "reports": str(settings.reports_dir / period),
+            "close_pack": str(settings.reports_dir / period / "close_pack.xlsx"),
+            "close_summary": str(settings.reports_dir / period / "close_summary.pdf"),
+            "dagster_home": str(settings.dagster_home)}

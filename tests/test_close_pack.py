@@ -1,0 +1,73 @@
+"""The close pack's documents: the workbook read back typed, the summary PDF read back as text, both the same
+bytes on a rerun; and neither is written when a reconciliation check fails."""
+import io
+import subprocess
+from datetime import datetime
+
+import dagster as dg
+import openpyxl
+
+from assets import finance as finance_assets
+from tests.test_finance import ledger_of_four_months, pack, resources  # noqa: F401 - the fixture
+
+def materialize_pack(metering, instance):
+    return dg.materialize([*finance_assets.FINANCE_ASSETS, *finance_assets.FINANCE_CHECKS], partition_key="2026-10", resources=resources(metering),
+                          instance=instance, raise_on_error=False)
+
+
+def test_the_workbook_has_a_typed_sheet_per_report_and_the_month_s_totals(ledger_of_four_months):
+    metering, _, _ = ledger_of_four_months
+    with dg.instance_for_test() as instance:
+        assert materialize_pack(metering, instance).success
+        data = (pack(metering) / "close_pack.xlsx").read_bytes()
+        assert materialize_pack(metering, instance).success
+        assert (pack(metering) / "close_pack.xlsx").read_bytes() == data  # a rerun: the same bytes
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    assert workbook.sheetnames == ["Summary", "Invoice register", "Revenue summary", "AR aging", "Collections",
+                                   "Adjustments", "Changes", "Quarantine"]
+    front = {row[0]: row[1] for row in workbook["Summary"].iter_rows(min_row=2, values_only=True)}
+    assert front["month"] == "2026-10" and front["AR as of"] == datetime(2026, 11, 1)
+    assert front["invoices"] == 4 and front["invoiced"] == 540 + 550.25 + 5000 + 500
+    assert front["collected"] == 540 and front["quarantined usage rows"] == 1
+    assert workbook["Summary"]["B5"].number_format == "#,##0.00"
+
+    register = workbook["Invoice register"]
+    header = [cell.value for cell in register[1]]
+    acme = next(row for row in register.iter_rows(min_row=2) if row[header.index("tenant_id")].value == "acme")
+    total, issued = acme[header.index("total")], acme[header.index("issued_at")]
+    assert (total.value, total.number_format, total.data_type) == (540, "#,##0.00", "n")
+    assert (issued.value, issued.number_format, issued.is_date) == (datetime(2026, 11, 1), "yyyy-mm-dd", True)
+    assert register.freeze_panes == "A2" and register.auto_filter.ref == register.dimensions
+    assert register.column_dimensions["D"].width == len("tenant_name") + 2
+    aging = workbook["AR aging"]
+    assert [c.value for c in aging[1]][:3] == ["invoice_id", "invoice_number", "tenant_id"] and aging.max_row == 1 + 14  # 16 invoices, 2 paid
+
+
+def test_nothing_is_written_after_a_check_fails(ledger_of_four_months):
+    metering, book, _ = ledger_of_four_months
+    with book.ledger.engine.begin() as con:
+        con.exec_driver_sql("UPDATE invoices SET status = 'paid' WHERE tenant_id = 'beta' AND period = '2026-10'")
+    with dg.instance_for_test() as instance:
+        result = materialize_pack(metering, instance)
+        assert not result.success
+        materialized = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
+    assert "collections" in materialized and "close_pack" not in materialized
+    assert not (pack(metering) / "close_pack.xlsx").exists()
+
+
+def test_the_summary_pdf_shows_the_month_s_figures_with_charts(ledger_of_four_months):
+    metering, _, _ = ledger_of_four_months
+    with dg.instance_for_test() as instance:
+        assert materialize_pack(metering, instance).success
+        data = (pack(metering) / "close_summary.pdf").read_bytes()
+        assert materialize_pack(metering, instance).success
+        assert (pack(metering) / "close_summary.pdf").read_bytes() == data  # a rerun: the same bytes
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    assert "Close summary, October 2026" in text
+    for figure in ("$6,590.25", "$540.00", "INVOICED", "COLLECTED", "OUTSTANDING", "OVERDUE"):
+        assert figure in text, figure
+    for heading in ("Revenue by plan", "Revenue by service", "Accounts receivable aging", "previous three",
+                    "Largest adjustments", "Quarantined usage"):
+        assert heading in text, heading
+    assert "unknown tenant" in text and "2026-07" in text and "90+" in text
+    assert data.count(b"/Subtype /Image") == 0  # the charts are vector drawings, not pictures
