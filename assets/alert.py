@@ -72,7 +72,7 @@ def deliver_alerts():
 
 
 deliver_alerts_schedule = dg.ScheduleDefinition(job=deliver_alerts, cron_schedule="*/5 * * * *",
-                                                default_status=dg.DefaultScheduleStatus.RUNNING)
+                                                execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING)
 
 
 @dg.run_failure_sensor(monitored_jobs=None, default_status=dg.DefaultSensorStatus.RUNNING)

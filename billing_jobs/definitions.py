@@ -2,6 +2,7 @@
 import dagster as dg
 
 from assets import aggregate, alert, ingest, invoice, pay, rate, report
+from billing_jobs.schedules import daily_ingest_schedule, month_end_close_schedule
 from billing_jobs.sensors import snapshot_drop_sensor
 from resources import BillingStore, StripeResource
 
@@ -24,10 +25,10 @@ defs = dg.Definitions(
     asset_checks=dg.load_asset_checks_from_modules([ingest, aggregate, invoice, rate, report, alert, pay]),
     jobs=[ingest_job, month_end_close, alert.alerts_job, alert.deliver_alerts, pay.collect_payments],
     schedules=[
-        # Yesterday's folder once more after midnight, whatever the sensor caught during the day.
-        dg.build_schedule_from_partitioned_job(ingest_job, hour_of_day=0, minute_of_hour=30),
-        # The previous month on the 3rd, leaving two days for late snapshots.
-        dg.build_schedule_from_partitioned_job(month_end_close, day_of_month=3, hour_of_day=2),
+        # Every schedule and sensor runs by default: an operator who starts the daemon gets the close without a
+        # click in the UI (README, "What runs on its own"). One turned off in the UI stays off.
+        daily_ingest_schedule(ingest_job),
+        month_end_close_schedule(month_end_close),
         alert.deliver_alerts_schedule,
         pay.collect_payments_schedule,
     ],
