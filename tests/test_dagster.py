@@ -109,7 +109,7 @@ def test_materialization_on_the_documented_postgresql_instance(store, postgres_u
         monkeypatch.setenv(name, value)
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()
-    shutil.copy("docs/dagster-postgres.yaml", dagster_home / "dagster.yaml")
+    shutil.copy("deploy/dagster.yaml", dagster_home / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert run_close(store, instance).success
