@@ -36,7 +36,7 @@ def usage_alerts(context: dg.AssetExecutionContext, billing: BillingStore) -> dg
     return dg.MaterializeResult(metadata={"alerts_fired": len(fired), **{f"deliveries {k}": v for k, v in sent.items()}})
 
 
-alerts_job = dg.define_asset_job("evaluate_alerts", selection=[usage_alerts], executor_def=dg.in_process_executor)
+alerts_job = dg.define_asset_job("evaluate_alerts", selection=[usage_alerts])
 
 
 @dg.sensor(job=alerts_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
@@ -66,7 +66,7 @@ def deliver_due_alerts(context: dg.OpExecutionContext, billing: BillingStore) ->
     context.log.info(f"alert deliveries: {counts}")
 
 
-@dg.job(executor_def=dg.in_process_executor)
+@dg.job
 def deliver_alerts():
     deliver_due_alerts()
 
