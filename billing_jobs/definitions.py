@@ -30,7 +30,8 @@ defs = dg.Definitions(
         alert.deliver_alerts_schedule,
         pay.collect_payments_schedule,
     ],
-    sensors=[snapshot_drop_sensor, alert.usage_alert_sensor, alert.notify_operators_of_failure, pay.ach_settlement_sensor],
+    sensors=[snapshot_drop_sensor, alert.usage_alert_sensor, alert.undelivered_alerts_sensor,
+             alert.notify_operators_of_failure, pay.ach_settlement_sensor],
     # Every run executes its steps in one process, including a backfill or materialization from the UI (the
     # implicit asset job, which takes this default rather than a job's): a process per step costs a Python start
     # and a code load each (a UI backfill took 56 s against 6.8 s from the CLI), and buys no parallelism, as the

@@ -123,5 +123,5 @@ def test_definitions_load_from_the_workspace():
     assert {s.name for s in defs.schedules} == {"ingest_usage_schedule", "month_end_close_schedule", "deliver_alerts_schedule",
                                               "collect_payments_schedule"}
     assert {s.name for s in defs.sensors} == {"snapshot_drop_sensor", "usage_alert_sensor", "notify_operators_of_failure",
-                                            "ach_settlement_sensor"}
+                                            "ach_settlement_sensor", "undelivered_alerts_sensor"}
     assert Path("workspace.yaml").exists()

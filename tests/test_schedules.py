@@ -25,6 +25,7 @@ def test_every_sensor_runs_by_default():
     assert sensors == {
         "snapshot_drop_sensor": (on, 60),
         "usage_alert_sensor": (on, 60),
+        "undelivered_alerts_sensor": (on, 300),
         "ach_settlement_sensor": (on, 600),
         "notify_operators_of_failure": (on, 30),
     }
