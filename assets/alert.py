@@ -1,5 +1,6 @@
 """Budget alerts: evaluated on new usage, written to the ledger's outbox, delivered with retries."""
 import hashlib
+import json
 from datetime import datetime
 
 import dagster as dg
@@ -7,6 +8,7 @@ import dagster as dg
 from assets.ingest import usage_events
 from billing.aggregate import live_monthly_totals
 from billing.alerts import evaluate
+from billing.settings import BillingError
 from billing_jobs.partitions import monthly_partitions
 from resources import BillingStore
 
@@ -33,10 +35,23 @@ def usage_alerts(context: dg.AssetExecutionContext, billing: BillingStore) -> dg
     book = billing.alert_book()
     fired = book.record_all(period, pending_crossings(billing, period, now), now)
     sent = book.deliver_due(billing.transport(), now)
-    return dg.MaterializeResult(metadata={"alerts_fired": len(fired), **{f"deliveries {k}": v for k, v in sent.items()}})
+    undelivered = warn_of_undelivered(context, book)
+    return dg.MaterializeResult(metadata={
+        "alerts_fired": len(fired), **{f"deliveries {k}": v for k, v in sent.items()},
+        "undelivered": sum(u.deliveries for u in undelivered),
+        "undelivered why": dg.MetadataValue.md("\n".join(f"- {u.line()}" for u in undelivered) or "none"),
+    })
 
 
-alerts_job = dg.define_asset_job("evaluate_alerts", selection=[usage_alerts], executor_def=dg.in_process_executor)
+def warn_of_undelivered(context, book) -> list:
+    """The outbox's failing deliveries, each kind as a warning in the run's log: a fired alert is not a sent one."""
+    undelivered = book.undelivered()
+    for trouble in undelivered:
+        context.log.warning(f"alert deliveries failing: {trouble.line()}")
+    return undelivered
+
+
+alerts_job = dg.define_asset_job("evaluate_alerts", selection=[usage_alerts])
 
 
 @dg.sensor(job=alerts_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
@@ -62,17 +77,43 @@ def usage_alert_sensor(context: dg.SensorEvaluationContext, billing: BillingStor
 
 @dg.op(description="Send the outbox's due deliveries; failures wait for the next try, with backoff.")
 def deliver_due_alerts(context: dg.OpExecutionContext, billing: BillingStore) -> None:
-    counts = billing.alert_book().deliver_due(billing.transport(), billing.settings().now())
+    book = billing.alert_book()
+    counts = book.deliver_due(billing.transport(), billing.settings().now())
     context.log.info(f"alert deliveries: {counts}")
+    warn_of_undelivered(context, book)
 
 
-@dg.job(executor_def=dg.in_process_executor)
+@dg.job
 def deliver_alerts():
     deliver_due_alerts()
 
 
 deliver_alerts_schedule = dg.ScheduleDefinition(job=deliver_alerts, cron_schedule="*/5 * * * *",
-                                                default_status=dg.DefaultScheduleStatus.RUNNING)
+                                                execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING)
+
+
+@dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)
+def undelivered_alerts_sensor(context: dg.SensorEvaluationContext, billing: BillingStore) -> dg.SkipReason:
+    """Tells the operators once of each new reason alert deliveries fail (an unverified SES sender, missing
+    credentials); the cursor holds the reasons told. If the email to the operators fails too, the tick fails,
+    which the UI shows on the sensor, and the next tick tries again."""
+    undelivered = billing.alert_book().undelivered()
+    reasons = sorted({f"{u.status}|{u.channel}|{u.error}" for u in undelivered})
+    told = set(json.loads(context.cursor or "[]"))
+    new = [u for u in undelivered if f"{u.status}|{u.channel}|{u.error}" not in told]
+    if new:
+        settings = billing.settings()
+        body = ("Budget alerts are not reaching tenants:\n\n" + "\n".join(f"- {u.line()}" for u in new)
+                + "\n\n'billing alerts --tenant ID --json' shows each delivery and its last error.")
+        digest = hashlib.sha256("\n".join(sorted(reasons)).encode()).hexdigest()[:16]
+        try:
+            billing.transport().send("email", settings.operator_email, "Billing: alert deliveries are failing", body,
+                                     f"undelivered:{digest}")
+        except Exception as error:  # the operators' channel fails too: say both on the sensor's tick
+            raise BillingError(f"alert deliveries are failing ({new[0].line()}), and so did telling "
+                               f"{settings.operator_email}: {error}") from error
+    context.update_cursor(json.dumps(reasons))  # a reason gone and back is told again
+    return dg.SkipReason(f"told the operators of {len(new)} new reasons" if new else "no new delivery failure")
 
 
 @dg.run_failure_sensor(monitored_jobs=None, default_status=dg.DefaultSensorStatus.RUNNING)

@@ -132,6 +132,25 @@ def _to_deliver(crossings: list[Crossing]) -> set[tuple[str, str]]:
     return delivered | {(c.subject, c.level) for c in highest.values()}
 
 
+@dataclass(frozen=True)
+class Undelivered:
+    status: str  # pending: retried with backoff; failed: given up after MAX_ATTEMPTS
+    channel: str
+    error: str
+    deliveries: int
+
+    def advice(self) -> str:
+        """What the operator does about it, in the error's terms."""
+        if "MessageRejected" in self.error or "not verified" in self.error:
+            return "verify BILLING_ALERT_SENDER in SES (and leave the SES sandbox); pending emails are then retried"
+        if "credentials" in self.error.lower() or "AccessDenied" in self.error or "Authorization" in self.error:
+            return "give the billing services AWS credentials allowed to ses:SendEmail and sns:Publish"
+        return "run 'billing doctor' to check the alert transport; pending deliveries are retried"
+
+    def line(self) -> str:
+        return f"{self.deliveries} {self.channel} deliveries {self.status}: {self.error}: {self.advice()}"
+
+
 class AlertBook:
     """The outbox: alerts and their deliveries in the ledger."""
 
@@ -236,6 +255,12 @@ class AlertBook:
                                                      "now": now.isoformat(timespec="seconds")})
             settled[row.delivery_id] = status
         return settled
+
+    def undelivered(self) -> list[Undelivered]:
+        """Deliveries waiting after a failure (`pending`, retried) or given up (`failed`), grouped by their error."""
+        with self.ledger.engine.connect() as con:
+            return [Undelivered(r.status, r.channel, r.last_error, r.deliveries)
+                    for r in con.execute(_q("deliveries_undelivered"))]
 
     def notifications(self, tenant_id: str) -> list[dict]:
         with self.ledger.engine.connect() as con:

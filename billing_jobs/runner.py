@@ -241,8 +241,15 @@ def close_month(settings: Settings, period: str, progress=lambda message: None) 
                 for name, value in event.materialization.metadata.items() if name.startswith("payments ")}
     progress(f"evaluating the alerts of {period}")
     alerts = _run(instance, "evaluate_alerts", partition_key=period, progress=progress)
-    fired = alerts.get_asset_materialization_events()[0].materialization.metadata["alerts_fired"].value
-    return {"period": period, "ingest": ingested, "close_run_id": close.run_id, "payments": payments, "alerts_fired": fired,
+    alert_metadata = alerts.get_asset_materialization_events()[0].materialization.metadata
+    deliveries = {name.removeprefix("deliveries "): value.value for name, value in alert_metadata.items()
+                  if name.startswith("deliveries ")}
+    deliveries["undelivered"] = alert_metadata["undelivered"].value  # in the outbox after a failure, any month
+    if deliveries["undelivered"]:
+        progress(f"warning: {deliveries['undelivered']} alert deliveries are failing:\n"
+                 f"{alert_metadata['undelivered why'].value}")
+    return {"period": period, "ingest": ingested, "close_run_id": close.run_id, "payments": payments,
+            "alerts_fired": alert_metadata["alerts_fired"].value, "alert_deliveries": deliveries,
             "reports": str(settings.reports_dir / period),
             "close_pack": str(settings.reports_dir / period / "close_pack.xlsx"),
             "close_summary": str(settings.reports_dir / period / "close_summary.pdf"),

@@ -109,7 +109,7 @@ def test_materialization_on_the_documented_postgresql_instance(store, postgres_u
         monkeypatch.setenv(name, value)
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()
-    shutil.copy("docs/dagster-postgres.yaml", dagster_home / "dagster.yaml")
+    shutil.copy("deploy/dagster.yaml", dagster_home / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert run_close(store, instance).success
@@ -123,5 +123,5 @@ def test_definitions_load_from_the_workspace():
     assert {s.name for s in defs.schedules} == {"ingest_usage_schedule", "month_end_close_schedule", "deliver_alerts_schedule",
                                               "collect_payments_schedule"}
     assert {s.name for s in defs.sensors} == {"snapshot_drop_sensor", "usage_alert_sensor", "notify_operators_of_failure",
-                                            "ach_settlement_sensor"}
+                                            "ach_settlement_sensor", "undelivered_alerts_sensor"}
     assert Path("workspace.yaml").exists()
