@@ -83,7 +83,7 @@ def test_a_lost_answer_is_reconciled_on_the_next_run_never_charged_again(visa, s
     assert len(stripe_boundary.sent("POST", INTENTS)) == 1 and len(stripe_boundary.intents) == 1
 
 
-def test_an_attempt_that_never_reached_stripe_is_not_charged_and_not_the_tenants_fault(visa, stripe_boundary, monkeypatch):
+def test_an_attempt_that_never_reached_stripe_is_sent_by_the_next_run_under_its_key(visa, stripe_boundary, monkeypatch):
     book, payments = visa
     invoice, t = invoice_of(book, "visa"), book.ledger.tenant("visa")
     payments.method(t)
@@ -96,14 +96,43 @@ def test_an_attempt_that_never_reached_stripe_is_not_charged_and_not_the_tenants
         payments.charge(invoice, t, ISSUE_DAY)
     monkeypatch.undo()
     assert attempt_statuses(payments, invoice) == [("started", None)]
-    # the next run finds nothing at Stripe: not sent; the next attempt waits for the first retry day
-    assert payments.charge(invoice_of(book, "visa"), t, ISSUE_DAY).outcome == "not_due"
-    assert attempt_statuses(payments, invoice) == [("not_charged", "not_sent")]
-    assert payments.mark_overdue("2026-10", LATE.date()) == []  # never charged: not the tenant's fault
     assert stripe_boundary.sent("POST", INTENTS) == []
-    assert payments.charge(invoice_of(book, "visa"), t, day(4)).outcome == "paid"
+    assert payments.mark_overdue("2026-10", LATE.date()) == []  # a charge in flight is never overdue
+    # the next run finds no PaymentIntent of it at Stripe: it sends the same attempt, under the same key
+    assert payments.charge(invoice_of(book, "visa"), t, ISSUE_DAY).outcome == "paid"
+    [attempt] = payments.attempts(invoice.invoice_id)
     [(headers, form)] = stripe_boundary.sent("POST", INTENTS)
-    assert headers["Idempotency-Key"] == form["metadata"]["attempt_id"] == payments.attempts(invoice.invoice_id)[1]["attempt_id"]
+    assert headers["Idempotency-Key"] == form["metadata"]["attempt_id"] == attempt["attempt_id"]
+    assert (attempt["status"], len(stripe_boundary.intents)) == ("succeeded", 1)
+
+
+@pytest.mark.parametrize("ledger_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_run_that_finds_another_runs_attempt_in_flight_charges_nothing_more(visa, stripe_boundary):
+    """Run B sees run A's attempt `started` while A's request is on its way: B's reconciliation sends the same
+    request under the same key, so Stripe makes one PaymentIntent, and both record it once."""
+    book, first = visa
+    t = book.ledger.tenant("visa")
+    first.method(t)
+    release = threading.Event()
+    stripe_boundary.hold(INTENTS, release)
+    results = []
+    runs = [first, Payments(InvoiceBook(Ledger(book.ledger.url)), client_of(stripe_boundary))]
+    threads = [threading.Thread(target=lambda run=run: results.append(run.charge(invoice_of(book, "visa"), t, ISSUE_DAY)))
+               for run in runs]
+    threads[0].start()
+    while not first.attempts(invoice_of(book, "visa").invoice_id):
+        threading.Event().wait(0.01)
+    threads[1].start()
+    while stripe_boundary.waiting < 2:  # both requests at Stripe's door
+        threading.Event().wait(0.01)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert [r.outcome for r in results] == ["paid", "paid"]
+    keys = {headers["Idempotency-Key"] for headers, _ in stripe_boundary.sent("POST", INTENTS)}
+    assert len(keys) == 1 and len(stripe_boundary.intents) == 1
+    audit = [e["event"] for e in first.audit(invoice_of(book, "visa").invoice_id)]
+    assert (audit.count("charge_succeeded"), audit.count("status_paid"), invoice_of(book, "visa").status) == (1, 1, "paid")
 
 
 def test_a_request_error_that_is_not_a_card_error_is_for_operators(ledger_url, stripe_boundary):
