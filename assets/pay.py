@@ -31,9 +31,12 @@ class Collection:
         for warning in self.warnings():
             log.warning(warning)
 
-    def metadata(self) -> dict:
+    def metadata(self, shown: int = 50) -> dict:
+        warnings = self.warnings()
+        listed = [f"- {w}" for w in warnings[:shown]] + ([f"- ... and {len(warnings) - shown} more (the run's log)"]
+                                                        if len(warnings) > shown else [])
         return {**{f"payments {k}": v for k, v in sorted(self.counts.items())},
-                "payment problems": dg.MetadataValue.md("\n".join(f"- {w}" for w in self.warnings()) or "none")}
+                "payment problems": dg.MetadataValue.md("\n".join(listed) or "none")}
 
 
 def collect(billing: BillingStore, stripe: StripeResource, periods: list[str], actor: str) -> Collection:

@@ -275,7 +275,11 @@ class Payments:
             for attempt in self._attempts(invoice.invoice_id):
                 if attempt.status != "processing":
                     continue
-                intent = self.stripe.v1.payment_intents.retrieve(attempt.stripe_payment_intent_id)
+                try:
+                    intent = self.stripe.v1.payment_intents.retrieve(attempt.stripe_payment_intent_id)
+                except stripe.StripeError as error:  # asked again by the next run; the debit stays processing
+                    results.append(self._stripe_error(invoice, f"following {attempt.attempt_id}", error))
+                    continue
                 if intent.status == "processing":
                     continue
                 succeeded = intent.status == "succeeded"

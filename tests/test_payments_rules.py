@@ -199,3 +199,13 @@ def test_two_runs_setting_the_same_method_record_it_once(ledger_url, stripe_boun
     with book.ledger.engine.connect() as con:
         events = con.exec_driver_sql("SELECT details FROM audit_log WHERE event = 'payment_method_set'").scalars().all()
     assert events == ["card visa ending 4242"]
+
+
+def test_an_ach_debit_followed_while_stripe_is_unreachable_stays_processing(ledger_url, stripe_boundary):
+    book = bill(ledger_url, tenant("bank", payment_method={"type": "ach", "stripe_payment_method": "pm_usBankAccount_success"}))
+    invoice, t = invoice_of(book, "bank"), book.ledger.tenant("bank")
+    assert Payments(book, client_of(stripe_boundary)).charge(invoice, t, ISSUE_DAY).outcome == "processing"
+    unreachable = Payments(book, stripe.StripeClient("sk_test", base_addresses={"api": "http://127.0.0.1:9"}))
+    [result] = unreachable.follow_processing(book.of_period("2026-10"), LATE)
+    assert result.outcome == "stripe_error" and "APIConnectionError" in result.detail
+    assert attempt_statuses(unreachable, invoice) == [("processing", None)]  # asked again by the next run
