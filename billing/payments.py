@@ -57,8 +57,8 @@ class ChargeResult:
 
 # What billing contacts read: plain sentences, never an error's text.
 TENANT_MESSAGES = {
-    "declined": "the payment of invoice {number} ({total} USD) was declined; we will try again in a few days, "
-                "or you can update your payment method",
+    "declined": "the payment of invoice {number} ({total} USD) was declined; please check or update your "
+                "payment method",
     "hard_declined": "the payment of invoice {number} ({total} USD) was declined and cannot be retried; "
                      "please update your payment method",
     "method_error": "invoice {number} ({total} USD) could not be charged because your payment method cannot be "
