@@ -57,7 +57,8 @@ def collect(billing: BillingStore, stripe: StripeResource, periods: list[str], a
             collection.counts[result.outcome] = collection.counts.get(result.outcome, 0) + 1
             invoice = invoices[result.invoice_id]
             if result.outcome in OPERATOR_OUTCOMES:
-                collection.problems.append(f"{invoice.invoice_number} ({invoice.tenant_id}): {result.outcome}: {result.detail}")
+                collection.problems.append(
+                    f"{invoice.invoice_number} ({invoice.tenant_id}): {result.outcome}: {result.detail}")
             message = tenant_message(invoice, result)
             if message:
                 attempt = len(payments.attempts(invoice.invoice_id))

@@ -174,9 +174,12 @@ class Payments:
             code = getattr(error.error, "decline_code", None) or error.code or "card_declined"
             self._finish(invoice, attempt_id, "failed", None, code, now)
             return ChargeResult(invoice.invoice_id, "hard_declined" if code in HARD_DECLINES else "declined", code)
-        except stripe.APIConnectionError as error:  # Stripe may have charged: the next run reconciles
-            return ChargeResult(invoice.invoice_id, "unknown", f"{attempt_id}: {_first_line(error)}")
-        except stripe.StripeError as error:  # refused as a request: ours to fix, so never a decline of the tenant's
+        except (stripe.APIConnectionError, stripe.APIError, stripe.IdempotencyError) as error:
+            # Stripe may have charged (a lost answer, its own error) or is doing this key for another run (409):
+            # the attempt stays `started`, and the next run reconciles it
+            return ChargeResult(invoice.invoice_id, "unknown",
+                                f"{attempt_id}: {type(error).__name__}: {_first_line(error)}")
+        except stripe.StripeError as error:  # refused (bad request, key, rate): ours to fix, never the tenant's decline
             self._finish(invoice, attempt_id, "not_charged", None, error.code or type(error).__name__, now)
             return ChargeResult(invoice.invoice_id, "stripe_error",
                                 f"charging ({attempt_id}): {type(error).__name__}: {_first_line(error)}")
