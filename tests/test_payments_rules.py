@@ -221,3 +221,20 @@ def test_an_ach_debit_followed_while_stripe_is_unreachable_stays_processing(ledg
     [result] = unreachable.follow_processing(book.of_period("2026-10"), LATE)
     assert result.outcome == "stripe_error" and "APIConnectionError" in result.detail
     assert attempt_statuses(unreachable, invoice) == [("processing", None)]  # asked again by the next run
+
+
+def test_stripes_test_bank_accounts_settle_as_documented(ledger_url, stripe_boundary):
+    book = bill(ledger_url, *(tenant(name, payment_method={"type": "ach", "stripe_payment_method": f"pm_usBankAccount_{name}"})
+                              for name in ("success", "noAccount", "insufficientFunds")))
+    payments = Payments(book, client_of(stripe_boundary))
+    for t in book.ledger.tenants():
+        assert payments.charge(invoice_of(book, t.tenant_id), t, ISSUE_DAY).outcome == "processing"
+    with book.ledger.engine.connect() as con:
+        shown = dict(con.exec_driver_sql("SELECT tenant_id, display FROM payment_methods").fetchall())
+    assert shown == {"success": "bank account ending 6789", "noAccount": "bank account ending 1116",
+                     "insufficientFunds": "bank account ending 2227"}  # 000123456789, 000111111116, 000222222227
+    stripe_boundary.settle()
+    settled = {invoice_of(book, t.tenant_id).invoice_id: t.tenant_id for t in book.ledger.tenants()}
+    outcomes = {settled[r.invoice_id]: (r.outcome, r.detail) for r in payments.follow_processing(book.of_period("2026-10"), LATE)}
+    assert outcomes == {"success": ("paid", ""), "noAccount": ("declined", "no_account"),
+                        "insufficientFunds": ("declined", "insufficient_funds")}
