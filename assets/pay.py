@@ -31,9 +31,12 @@ class Collection:
         for warning in self.warnings():
             log.warning(warning)
 
-    def metadata(self) -> dict:
+    def metadata(self, shown: int = 50) -> dict:
+        warnings = self.warnings()
+        listed = [f"- {w}" for w in warnings[:shown]] + ([f"- ... and {len(warnings) - shown} more (the run's log)"]
+                                                        if len(warnings) > shown else [])
         return {**{f"payments {k}": v for k, v in sorted(self.counts.items())},
-                "payment problems": dg.MetadataValue.md("\n".join(f"- {w}" for w in self.warnings()) or "none")}
+                "payment problems": dg.MetadataValue.md("\n".join(listed) or "none")}
 
 
 def collect(billing: BillingStore, stripe: StripeResource, periods: list[str], actor: str) -> Collection:
@@ -54,7 +57,8 @@ def collect(billing: BillingStore, stripe: StripeResource, periods: list[str], a
             collection.counts[result.outcome] = collection.counts.get(result.outcome, 0) + 1
             invoice = invoices[result.invoice_id]
             if result.outcome in OPERATOR_OUTCOMES:
-                collection.problems.append(f"{invoice.invoice_number} ({invoice.tenant_id}): {result.outcome}: {result.detail}")
+                collection.problems.append(
+                    f"{invoice.invoice_number} ({invoice.tenant_id}): {result.outcome}: {result.detail}")
             message = tenant_message(invoice, result)
             if message:
                 attempt = len(payments.attempts(invoice.invoice_id))

@@ -2,8 +2,9 @@
 
 Never twice: a payment_attempts row (unique per invoice and attempt number) is committed before Stripe
 is called; its id is the Idempotency-Key and travels in the PaymentIntent's metadata. An attempt left
-`started` (a crash between Stripe and the ledger) is reconciled with Stripe before anything new is
-tried. Stripe forgets idempotency keys after about 24 hours, so the ledger is the guard.
+`started` (a crash, a lost answer, another run charging it now) is reconciled with Stripe before anything
+new is tried: found by its metadata, or sent again under its own key. Stripe forgets idempotency keys after
+about 24 hours, so the ledger is the guard.
 A total below Stripe's minimum charge (0.00 or less included) is never charged: it is settled at once and its
 amount carried to the tenant's next invoice. Tenants read plain sentences (`tenant_message`); the detail of a
 failure is for operators (the result's `detail`, the audit log).
@@ -63,8 +64,8 @@ class ChargeResult:
 
 # What billing contacts read: plain sentences, never an error's text.
 TENANT_MESSAGES = {
-    "declined": "the payment of invoice {number} ({total} USD) was declined; we will try again in a few days, "
-                "or you can update your payment method",
+    "declined": "the payment of invoice {number} ({total} USD) was declined; please check or update your "
+                "payment method",
     "hard_declined": "the payment of invoice {number} ({total} USD) was declined and cannot be retried; "
                      "please update your payment method",
     "method_error": "invoice {number} ({total} USD) could not be charged because your payment method cannot be "
@@ -127,11 +128,7 @@ class Payments:
             return ChargeResult(invoice.invoice_id, "no_stripe_key")
         attempts = self._attempts(invoice.invoice_id)
         if attempts and attempts[-1].status == "started":
-            try:
-                self._reconcile(invoice, attempts[-1], now)
-            except stripe.StripeError as error:
-                return self._stripe_error(invoice, "reconciling an unfinished attempt", error)
-            attempts = self._attempts(invoice.invoice_id)
+            return self._reconcile(invoice, tenant, attempts[-1], now)
         if any(a.status == "succeeded" for a in attempts):
             return ChargeResult(invoice.invoice_id, "paid", "reconciled")
         if any(a.status == "processing" for a in attempts):  # an ACH debit in flight: never a second one
@@ -143,14 +140,9 @@ class Payments:
             return ChargeResult(invoice.invoice_id, "retries_exhausted")
         if number > 1 and now.date() < invoice.issued_at + timedelta(days=self.retry_days[number - 2]):
             return ChargeResult(invoice.invoice_id, "not_due")
-        try:
-            method = self.method(tenant)
-        except (stripe.CardError, stripe.InvalidRequestError) as error:  # e.g. a payment method Stripe does not know
-            return self._method_error(invoice, f"payment method: {error.user_message or error}")
-        except stripe.StripeError as error:  # Stripe unreachable, or our key refused: ours, not the tenant's
-            return self._stripe_error(invoice, "setting the payment method", error)
-        except BillingError as error:  # a card or ACH without a Stripe payment method id: this invoice waits for one
-            return self._method_error(invoice, str(error))
+        method = self._usable_method(invoice, tenant)
+        if isinstance(method, ChargeResult):
+            return method
         attempt_id = f"pay_{invoice.invoice_id[3:]}_{number}"
         amount_cents = to_cents(invoice.total)
         try:
@@ -161,6 +153,21 @@ class Payments:
                 self._audit(con, "charge_attempt", invoice.tenant_id, invoice.invoice_id, invoice.total, attempt_id)
         except sa.exc.IntegrityError:  # another run took this attempt: it charges, we do not
             return ChargeResult(invoice.invoice_id, "in_flight", f"attempt {attempt_id} taken by a concurrent run")
+        return self._send(invoice, attempt_id, amount_cents, method, now)
+
+    def _usable_method(self, invoice: Invoice, tenant: Tenant) -> dict | ChargeResult:
+        """The tenant's Stripe method, or why this invoice cannot be charged with it now."""
+        try:
+            return self.method(tenant)
+        except (stripe.CardError, stripe.InvalidRequestError) as error:  # e.g. a payment method Stripe does not know
+            return self._method_error(invoice, f"payment method: {error.user_message or error}")
+        except stripe.StripeError as error:  # Stripe unreachable, or our key refused: ours, not the tenant's
+            return self._stripe_error(invoice, "setting the payment method", error)
+        except BillingError as error:  # a card or ACH without a Stripe payment method id: this invoice waits for one
+            return self._method_error(invoice, str(error))
+
+    def _send(self, invoice: Invoice, attempt_id: str, amount_cents: int, method: dict, now: datetime) -> ChargeResult:
+        """The attempt's one PaymentIntent, under its Idempotency-Key: sent again, Stripe does it once."""
         try:
             intent = self.stripe.v1.payment_intents.create(params={
                 "amount": amount_cents, "currency": invoice.currency.lower(), "customer": method["stripe_customer_id"],
@@ -172,26 +179,41 @@ class Payments:
             code = getattr(error.error, "decline_code", None) or error.code or "card_declined"
             self._finish(invoice, attempt_id, "failed", None, code, now)
             return ChargeResult(invoice.invoice_id, "hard_declined" if code in HARD_DECLINES else "declined", code)
-        except stripe.APIConnectionError as error:  # Stripe may have charged: the next run reconciles
-            return ChargeResult(invoice.invoice_id, "unknown", f"{attempt_id}: {_first_line(error)}")
-        except stripe.StripeError as error:  # refused as a request: ours to fix, so never a decline of the tenant's
+        except (stripe.APIConnectionError, stripe.APIError, stripe.IdempotencyError) as error:
+            # Stripe may have charged (a lost answer, its own error) or is doing this key for another run (409):
+            # the attempt stays `started`, and the next run reconciles it
+            return ChargeResult(invoice.invoice_id, "unknown",
+                                f"{attempt_id}: {type(error).__name__}: {_first_line(error)}")
+        except stripe.StripeError as error:  # refused (bad request, key, rate): ours to fix, never the tenant's decline
             self._finish(invoice, attempt_id, "not_charged", None, error.code or type(error).__name__, now)
             return ChargeResult(invoice.invoice_id, "stripe_error",
                                 f"charging ({attempt_id}): {type(error).__name__}: {_first_line(error)}")
-        self._settle(invoice, attempt_id, intent, now)
-        return ChargeResult(invoice.invoice_id, "paid" if intent.status == "succeeded" else intent.status)
+        return self._settle(invoice, attempt_id, intent, now)
 
-    def _settle(self, invoice: Invoice, attempt_id: str, intent, now: datetime) -> None:
+    def _settle(self, invoice: Invoice, attempt_id: str, intent, now: datetime) -> ChargeResult:
         status = {"succeeded": "succeeded", "processing": "processing"}.get(intent.status, "failed")
-        self._finish(invoice, attempt_id, status, intent.id, None if status != "failed" else intent.status, now)
+        code = _failure_code(intent) if status == "failed" else None
+        self._finish(invoice, attempt_id, status, intent.id, code, now)
+        if status != "failed":
+            return ChargeResult(invoice.invoice_id, "paid" if status == "succeeded" else status)
+        return ChargeResult(invoice.invoice_id, "hard_declined" if code in HARD_DECLINES else "declined", code)
 
-    def _reconcile(self, invoice: Invoice, attempt, now: datetime) -> None:
-        """Find what Stripe did with an attempt the ledger did not hear back from."""
-        for intent in self.stripe.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter():
-            if intent.metadata and intent.metadata.to_dict().get("attempt_id") == attempt.attempt_id:
-                self._settle(invoice, attempt.attempt_id, intent, now)
-                return
-        self._finish(invoice, attempt.attempt_id, "not_charged", None, "not_sent", now)  # never reached Stripe
+    def _reconcile(self, invoice: Invoice, tenant: Tenant, attempt, now: datetime) -> ChargeResult:
+        """An attempt the ledger did not hear back from: a crash, a lost answer, or another run charging it at
+        this moment. Its PaymentIntent, found by the metadata, settles it; none found, the same request is sent
+        again under the same Idempotency-Key, which Stripe does at most once whoever sends it (a request of
+        another run still in flight gets the same PaymentIntent). Past Stripe's ~24 h memory of keys the
+        listing is the guard: an intent not listed was never created."""
+        try:
+            for intent in self.stripe.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter():
+                if intent.metadata and intent.metadata.to_dict().get("attempt_id") == attempt.attempt_id:
+                    return self._settle(invoice, attempt.attempt_id, intent, now)
+        except stripe.StripeError as error:
+            return self._stripe_error(invoice, f"reconciling {attempt.attempt_id}", error)
+        method = self._usable_method(invoice, tenant)
+        if isinstance(method, ChargeResult):
+            return method
+        return self._send(invoice, attempt.attempt_id, attempt.amount_cents, method, now)
 
     def _settle_without_charge(self, invoice: Invoice, now: datetime) -> ChargeResult:
         """Below the minimum charge, 0.00 or less included: paid at once; a credit, or a positive balance too
@@ -224,8 +246,10 @@ class Payments:
     def _finish(self, invoice: Invoice, attempt_id: str, status: str, intent_id: str | None, code: str | None,
                 now: datetime) -> None:
         with self.ledger.engine.begin() as con:
-            con.execute(_q("attempt_finish"), {"attempt_id": attempt_id, "status": status, "payment_intent": intent_id,
-                                               "error_code": code, "now": now.isoformat(timespec="seconds")})
+            if not con.execute(_q("attempt_finish"), {"attempt_id": attempt_id, "status": status,
+                                                      "payment_intent": intent_id, "error_code": code,
+                                                      "now": now.isoformat(timespec="seconds")}).rowcount:
+                return  # another run heard Stripe's answer first and recorded it
             event = {"succeeded": "charge_succeeded", "processing": "charge_processing",
                      "not_charged": "charge_error"}.get(status, "charge_failed")
             self._audit(con, event, invoice.tenant_id, invoice.invoice_id, invoice.total, f"{attempt_id} {intent_id or code}")
@@ -259,13 +283,15 @@ class Payments:
             for attempt in self._attempts(invoice.invoice_id):
                 if attempt.status != "processing":
                     continue
-                intent = self.stripe.v1.payment_intents.retrieve(attempt.stripe_payment_intent_id)
+                try:
+                    intent = self.stripe.v1.payment_intents.retrieve(attempt.stripe_payment_intent_id)
+                except stripe.StripeError as error:  # asked again by the next run; the debit stays processing
+                    results.append(self._stripe_error(invoice, f"following {attempt.attempt_id}", error))
+                    continue
                 if intent.status == "processing":
                     continue
                 succeeded = intent.status == "succeeded"
-                error = intent.last_payment_error  # a returned debit says why, as a declined card does
-                code = None if succeeded else (getattr(error, "decline_code", None) or getattr(error, "code", None)
-                                               or intent.status)
+                code = None if succeeded else _failure_code(intent)
                 with self.ledger.engine.begin() as con:  # processing -> succeeded or failed
                     con.execute(_q("attempt_settle"), {"attempt_id": attempt.attempt_id, "error_code": code,
                                                        "status": "succeeded" if succeeded else "failed",
@@ -306,6 +332,12 @@ class Payments:
             "audit_id": uuid.uuid4().hex, "now": _stamp("microseconds"),
             "actor": actor or self.actor, "event": event, "tenant_id": tenant_id, "invoice_id": invoice_id,
             "amount": None if amount is None else str(amount), "details": details})
+
+
+def _failure_code(intent) -> str:
+    """Why a PaymentIntent failed: a returned debit says why, as a declined card does."""
+    error = intent.last_payment_error
+    return getattr(error, "decline_code", None) or getattr(error, "code", None) or intent.status
 
 
 def _first_line(error: Exception) -> str:

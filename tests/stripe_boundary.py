@@ -74,6 +74,7 @@ class StripeBoundary:
             self._faults: dict[tuple[str, str], list[tuple[int, dict | None]]] = {}
             self._holds: dict[str, object] = {}
             self._replies: dict[str, tuple[int, dict]] = {}  # by Idempotency-Key
+            self.waiting = 0
             self._ids = itertools.count(1)
 
     def fail_next(self, method: str, path: str, status: int, error: dict) -> None:
@@ -85,7 +86,7 @@ class StripeBoundary:
         self._faults.setdefault((method, path), []).append((LOST, None))
 
     def hold(self, path: str, waiter) -> None:
-        """Requests to `path` wait on `waiter` (its `wait()`) before they are done."""
+        """POST requests to `path` wait on `waiter` (its `wait()`) before they are done; `waiting` counts them."""
         self._holds[path] = waiter
 
     def sent(self, method: str, path: str) -> list[tuple[dict, dict]]:
@@ -166,8 +167,10 @@ class StripeBoundary:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 url = urlsplit(self.path)
                 form = _form(body or url.query)
-                waiter = boundary._holds.get(url.path)
+                waiter = boundary._holds.get(url.path) if method == "POST" else None
                 if waiter is not None:
+                    with boundary._lock:
+                        boundary.waiting += 1
                     waiter.wait()
                 with boundary._lock:
                     boundary.requests.append((method, url.path, dict(self.headers), form))

@@ -112,3 +112,13 @@ def test_tenants_read_plain_sentences_and_operators_the_detail(billing_home, str
     stolen = invoice_of(book, "stolen")
     assert notice["message"] == (f"the payment of invoice {stolen.invoice_number} ({stolen.total} USD) was declined "
                                  "and cannot be retried; please update your payment method")
+
+
+def test_operators_read_every_problem_in_the_log_and_the_first_ones_in_the_metadata():
+    from assets.pay import Collection
+
+    collection = Collection({"no_stripe_key": 3, "stripe_error": 60}, [f"INV-{n:06d} (t{n}): stripe_error: boom" for n in range(60)])
+    assert collection.warnings()[0].startswith("STRIPE_API_KEY is not set: 3 card or ACH invoices were not charged")
+    listed = collection.metadata()["payment problems"].value.splitlines()
+    assert (len(listed), listed[-1]) == (51, "- ... and 11 more (the run's log)")
+    assert collection.metadata()["payments stripe_error"] == 60
