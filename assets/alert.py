@@ -71,7 +71,7 @@ def deliver_alerts():
     deliver_due_alerts()
 
 
-deliver_alerts_schedule = dg.ScheduleDefinition(job=deliver_alerts, cron_schedule="*/5 * * * *",
+deliver_alerts_schedule = dg.ScheduleDefinition(job=deliver_alerts, cron_schedule="*/5 * * * *", execution_timezone="UTC",
                                                 default_status=dg.DefaultScheduleStatus.RUNNING)
 
 
