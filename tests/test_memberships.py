@@ -61,3 +61,13 @@ def test_the_migration_keeps_each_users_span(tmp_path, monkeypatch):
     assert "0005_memberships" in ledger.migrate()
     spans = {user.user_id: user.memberships for user in ledger.tenant("acme").users}
     assert spans == {"old": (Membership(None, date(2026, 9, 10)),), "new": (Membership(date(2026, 10, 2), None),)}
+
+
+def test_a_user_removed_and_added_again_on_one_day_is_current(ledger):  # noqa: F811
+    ledger.import_directory(acme("u1"), today=date(2026, 8, 1))
+    ledger.import_directory(acme("u1", "u2"), today=date(2026, 10, 5))
+    ledger.import_directory(acme("u1"), today=date(2026, 10, 5))
+    ledger.import_directory(acme("u1", "u2"), today=date(2026, 10, 5))
+    assert ledger.import_directory(acme("u1", "u2"), today=date(2026, 10, 6))["tenants_unchanged"] == 1
+    [u2] = [user for user in ledger.tenant("acme").users if user.user_id == "u2"]
+    assert u2.current and u2.memberships[-1] == Membership(date(2026, 10, 5), None)
