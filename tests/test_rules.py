@@ -94,11 +94,9 @@ def test_the_schedules_times_and_the_partitions_they_run():
     }
 
     def partition_run(name: str, tick: datetime) -> str:
-        with dg.instance_for_test() as instance:
-            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
-                                                repository_def=defs.get_repository_def())
-            [request] = schedules[name].evaluate_tick(context).run_requests
-            return request.partition_key
+        context = dg.build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def())
+        [request] = schedules[name].evaluate_tick(context).run_requests
+        return request.partition_key
 
     assert partition_run("ingest_usage_schedule", datetime(2026, 1, 1, 0, 30, tzinfo=timezone.utc)) == "2025-12-31"
     assert partition_run("month_end_close_schedule", datetime(2026, 11, 3, 2, tzinfo=timezone.utc)) == "2026-10"
@@ -148,8 +146,9 @@ def evaluate_check(check, asset, home, period: str = "2026-10") -> tuple[bool, d
     check_defs = dg.Definitions(assets=[asset], asset_checks=[check],
                                 jobs=[dg.define_asset_job("check", selection=dg.AssetSelection.checks(check))],
                                 resources={"billing": BillingStore(billing_home=str(home))})
-    result = check_defs.resolve_job_def("check").execute_in_process(tags={"dagster/partition": period},
-                                                                    raise_on_error=False)
+    with dg.instance_for_test() as instance:
+        result = check_defs.resolve_job_def("check").execute_in_process(
+            instance=instance, tags={"dagster/partition": period}, raise_on_error=False)
     [evaluation] = result.get_asset_check_evaluations()
     return evaluation.passed, {name: value.value for name, value in evaluation.metadata.items()}
 
