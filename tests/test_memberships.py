@@ -50,16 +50,16 @@ def test_the_migration_keeps_each_users_span(tmp_path, monkeypatch):
     before_spans.mkdir()
     for path in sorted(MIGRATIONS.glob("*.sql"))[:4]:  # the schema up to 0004: dates on users
         shutil.copy(path, before_spans)
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    old_ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     monkeypatch.setattr(billing.ledger, "MIGRATIONS", before_spans)
-    ledger.migrate()
-    with ledger.engine.begin() as con:
+    old_ledger.migrate()
+    with old_ledger.engine.begin() as con:
         con.exec_driver_sql("INSERT INTO tenants VALUES ('acme', 'Acme', 'US', 'starter', NULL, '0', 'card', NULL, 'x', 'x')")
         con.exec_driver_sql("INSERT INTO users VALUES ('acme', 'old', 'Old', 'o@x.io', NULL, 'member', NULL, '2026-09-10'),"
                             " ('acme', 'new', 'New', 'n@x.io', NULL, 'member', '2026-10-02', NULL)")
     monkeypatch.setattr(billing.ledger, "MIGRATIONS", MIGRATIONS)
-    assert "0005_memberships" in ledger.migrate()
-    spans = {user.user_id: user.memberships for user in ledger.tenant("acme").users}
+    assert "0005_memberships" in old_ledger.migrate()
+    spans = {user.user_id: user.memberships for user in old_ledger.tenant("acme").users}
     assert spans == {"old": (Membership(None, date(2026, 9, 10)),), "new": (Membership(date(2026, 10, 2), None),)}
 
 

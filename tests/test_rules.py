@@ -11,12 +11,11 @@ import billing.ingest
 from assets import aggregate, invoice, rate as rate_assets
 from billing.aggregate import write_daily_usage
 from billing.breakdown import cost_breakdown
-from billing.alerts import MAX_ATTEMPTS, AlertBook, evaluate
+from billing.alerts import MAX_ATTEMPTS, evaluate
 from billing.directory import Budget
 from billing.ingest import ingest_days, prepare_ingest
 from billing.invoices import InvoiceBook
 from billing.ledger import Ledger
-from billing.pricing import rate
 from billing.reports import read_report, write_report
 from billing.snapshots import SnapshotRoot
 from billing.transports import FileTransport
@@ -59,10 +58,10 @@ def test_forecasts_do_not_project_storage():
 
 
 def test_users_who_left_get_no_alerts(alert_book):  # noqa: F811
-    ledger = alert_book.ledger
+    directory_ledger = alert_book.ledger
     still_here = [{"user_id": u.user_id, "name": u.name, "email": u.email, "role": u.role} for u in PEOPLE[1:]]
-    ledger.import_directory(directory(tenant("acme", users=still_here)), TODAY)  # the admin leaves
-    fire(alert_book, 85_000, tenant=ledger.tenant("acme"))
+    directory_ledger.import_directory(directory(tenant("acme", users=still_here)), TODAY)  # the admin leaves
+    fire(alert_book, 85_000, tenant=directory_ledger.tenant("acme"))
     assert sorted((d["channel"], d["recipient"]) for d in alert_book.deliveries("acme")) == [
         ("email", "bob@acme.example"), ("in_app", "billing")]
 
