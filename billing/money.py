@@ -51,8 +51,7 @@ def _encode(value: Any, depth: int) -> str:
             raise ValueError(f"cannot write {value} as a JSON number")
         return f"{value:f}"
     if isinstance(value, dict):
-        items = [f"{json.dumps(key if isinstance(key, str) else str(key))}: {_encode(item, depth + 1)}"
-                 for key, item in value.items()]
+        items = [f"{json.dumps(_key(key))}: {_encode(item, depth + 1)}" for key, item in value.items()]
         return _block("{", items, "}", depth)
     if isinstance(value, (list, tuple)):
         return _block("[", [_encode(item, depth + 1) for item in value], "]", depth)
@@ -61,6 +60,15 @@ def _encode(value: Any, depth: int) -> str:
     if value is None or isinstance(value, (str, int, float, bool)):
         return json.dumps(value)
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def _key(key: Any) -> str:
+    """An object key as json.dumps writes it: text as is, null, true, false and numbers as their JSON text."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    raise TypeError(f"cannot encode a {type(key).__name__} key as JSON")
 
 
 def _block(opening: str, items: list[str], closing: str, depth: int) -> str:

@@ -50,14 +50,24 @@ def test_the_migration_keeps_each_users_span(tmp_path, monkeypatch):
     before_spans.mkdir()
     for path in sorted(MIGRATIONS.glob("*.sql"))[:4]:  # the schema up to 0004: dates on users
         shutil.copy(path, before_spans)
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    old_ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
     monkeypatch.setattr(billing.ledger, "MIGRATIONS", before_spans)
-    ledger.migrate()
-    with ledger.engine.begin() as con:
+    old_ledger.migrate()
+    with old_ledger.engine.begin() as con:
         con.exec_driver_sql("INSERT INTO tenants VALUES ('acme', 'Acme', 'US', 'starter', NULL, '0', 'card', NULL, 'x', 'x')")
         con.exec_driver_sql("INSERT INTO users VALUES ('acme', 'old', 'Old', 'o@x.io', NULL, 'member', NULL, '2026-09-10'),"
                             " ('acme', 'new', 'New', 'n@x.io', NULL, 'member', '2026-10-02', NULL)")
     monkeypatch.setattr(billing.ledger, "MIGRATIONS", MIGRATIONS)
-    assert "0005_memberships" in ledger.migrate()
-    spans = {user.user_id: user.memberships for user in ledger.tenant("acme").users}
+    assert "0005_memberships" in old_ledger.migrate()
+    spans = {user.user_id: user.memberships for user in old_ledger.tenant("acme").users}
     assert spans == {"old": (Membership(None, date(2026, 9, 10)),), "new": (Membership(date(2026, 10, 2), None),)}
+
+
+def test_a_user_removed_and_added_again_on_one_day_is_current(ledger):  # noqa: F811
+    ledger.import_directory(acme("u1"), today=date(2026, 8, 1))
+    ledger.import_directory(acme("u1", "u2"), today=date(2026, 10, 5))
+    ledger.import_directory(acme("u1"), today=date(2026, 10, 5))
+    ledger.import_directory(acme("u1", "u2"), today=date(2026, 10, 5))
+    assert ledger.import_directory(acme("u1", "u2"), today=date(2026, 10, 6))["tenants_unchanged"] == 1
+    [u2] = [user for user in ledger.tenant("acme").users if user.user_id == "u2"]
+    assert u2.current and u2.memberships[-1] == Membership(date(2026, 10, 5), None)
