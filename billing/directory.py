@@ -26,6 +26,9 @@ COUNTRIES = frozenset(Path(__file__).with_name("iso_countries.txt").read_text().
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
+# Longest names and tax ids a directory may hold: they are shown on invoices, pages and alerts.
+MAX_NAME = 200
+MAX_TAX_ID = 50
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Tenant:
     stripe_payment_method: str | None = None
     budgets: tuple[Budget, ...] = ()
     users: tuple[User, ...] = field(default_factory=tuple)
+    tax_id: str | None = None  # the buyer's VAT or tax number, shown on its invoices
 
     def plan_on(self, day: date) -> str:
         """The plan in effect on `day`: `plan` until the first change, then each change from 00:00 UTC of its date."""
@@ -121,15 +125,19 @@ class _Check:
         return BillingError(f"tenant {self.tenant_id!r}: {field_name}: {problem}")
 
 
-def _text(check: _Check, raw: dict, key: str, required: bool = True) -> str | None:
+def _text(check: _Check, raw: dict, key: str, required: bool = True, max_length: int | None = None,
+          where: str | None = None) -> str | None:
     value = raw.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise check.fail(key, "is required")
+            raise check.fail(where or key, "is required")
         return None
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise check.fail(key, f"must be text, got {value!r}")
-    return str(value).strip()
+        raise check.fail(where or key, f"must be text, got {value!r}")
+    text = str(value).strip()
+    if max_length is not None and len(text) > max_length:
+        raise check.fail(where or key, f"is {len(text):,} characters long, at most {max_length} allowed")
+    return text
 
 
 def _date(check: _Check, value, field_name: str) -> date:
@@ -174,7 +182,8 @@ def _parse_users(check: _Check, raw_users) -> tuple[User, ...]:
             phone = re.sub(r"[\s().-]", "", phone)
             if not PHONE.match(phone):
                 raise check.fail(f"{where}.phone", f"{raw['phone']!r} is not an international number like +15550100001")
-        users.append(User(user_id, _text(check, raw, "name", required=False) or user_id, email, role, phone))
+        name = _text(check, raw, "name", required=False, max_length=MAX_NAME, where=f"{where}.name")
+        users.append(User(user_id, name or user_id, email, role, phone))
     return tuple(users)
 
 
@@ -249,7 +258,7 @@ def _parse_tenant(raw) -> Tenant:
         raise check.fail("payment_method.type", f"{payment_type!r} is not one of {', '.join(PAYMENT_TYPES)}")
     tenant = Tenant(
         tenant_id=tenant_id,
-        name=_text(check, raw, "name"),
+        name=_text(check, raw, "name", max_length=MAX_NAME),
         country=country,
         plan=plan,
         plan_changes=plan_changes,
@@ -259,6 +268,7 @@ def _parse_tenant(raw) -> Tenant:
         stripe_payment_method=_text(check, payment, "stripe_payment_method", required=False),
         budgets=_parse_budgets(check, raw.get("budgets")),
         users=_parse_users(check, raw.get("users")),
+        tax_id=_text(check, raw, "tax_id", required=False, max_length=MAX_TAX_ID),
     )
     check_payment_method(tenant)
     return tenant
