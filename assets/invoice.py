@@ -90,20 +90,21 @@ def _render(job: tuple[Invoice, Tenant, UsageSummary, Seller]) -> bytes:
 def invoice_pdfs(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.MaterializeResult:
     """The month's invoices as PDFs (Jinja2 + WeasyPrint, rendered in parallel) in the object store.
 
-    A final invoice that already has its PDF keeps it: an issued document is never replaced. Its usage
+    A final invoice that already has its final PDF keeps it: an issued document is never replaced (a draft's
+    PDF, under a name of its own, is replaced by every close and by the final one). Its usage
     summary is the month's usage as rated in this close, next to the overage the invoice bills.
     """
     period = context.partition_key
     book, store = billing.invoice_book(), billing.object_store()
     tenants = {tenant.tenant_id: tenant for tenant in billing.ledger().tenants()}
-    todo = [i for i in book.of_period(period) if not (i.state == "final" and i.pdf_key)]
+    todo = [i for i in book.of_period(period) if i.state == "draft" or i.pdf_key != pdf_key(period, i.invoice_id)]
     totals, price_book, seller = _monthly_totals(billing, period), billing.price_book(), billing.settings().seller
     jobs = [(i, tenants[i.tenant_id], usage_summary(i, tenants[i.tenant_id], totals.get(i.tenant_id, {}), price_book),
              seller) for i in todo]
     unrecorded: dict[str, str] = {}
     with ProcessPoolExecutor(PDF_WORKERS) as pool:
         for invoice, pdf in zip(todo, pool.map(_render, jobs, chunksize=8)):
-            key = pdf_key(period, invoice.invoice_id)
+            key = pdf_key(period, invoice.invoice_id, draft=invoice.state == "draft")
             store.put(key, pdf, "application/pdf")
             unrecorded[invoice.invoice_id] = key
             if len(unrecorded) == 500:  # a crash loses at most these links; the next run renders them again
