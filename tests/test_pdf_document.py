@@ -111,3 +111,42 @@ def test_a_draft_pdf_is_replaced_when_the_invoice_becomes_final(billing_home, mo
     [final] = book.of_period("2026-10")
     text = pdf_text((billing_home / "objects" / final.pdf_key).read_bytes())
     assert final.state == "final" and "DRAFT" not in text and "LLM tokens: 750,000 used" in text
+
+
+@pytest.mark.parametrize("url", [
+    BASE_URL + "..%2Fpdf.py",  # decoded, it is billing/pdf.py: the old allowlist checked the encoded path
+    BASE_URL + "..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+    BASE_URL + "%2E%2E/pdf.py",
+    BASE_URL + "invoice%2Ecss",  # the stylesheet under another spelling is refused too: names match exactly
+    BASE_URL + STYLESHEET + "?x=1",
+    "file:///etc/passwd",
+    "http://127.0.0.1:9/x.css",
+    "data:text/css,body{color:red}",
+])
+def test_the_fetcher_refuses_every_url_but_the_bundled_stylesheet(url):
+    fetcher = BundledAssetsOnly()
+    with pytest.raises(ValueError, match="refused"):
+        fetcher.fetch(url)
+    assert fetcher.refused == [url]
+
+
+def test_the_stylesheet_is_served_from_memory_and_encoded_traversal_fetches_nothing(tmp_path):
+    served = BundledAssetsOnly().fetch(BASE_URL + STYLESHEET)
+    assert served.read().startswith(b"@page")
+    fetcher = BundledAssetsOnly()
+    html = (f'<link rel="stylesheet" href="..%2Fpdf.py"><img src="..%2F..%2F..%2Fetc%2Fpasswd">'
+            f'<img src="data:image/png;base64,iVBORw0KGgo="><link rel="stylesheet" href="{STYLESHEET}">')
+    HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
+    assert sorted(fetcher.refused) == sorted([BASE_URL + "..%2Fpdf.py", BASE_URL + "..%2F..%2F..%2Fetc%2Fpasswd",
+                                              "data:image/png;base64,iVBORw0KGgo="])
+
+
+def test_bidirectional_controls_in_a_name_cannot_reverse_it():
+    spoofed = replace(ACME, name="Acme \u202elive\u202c Corp \u2067x\u2069", tax_id="\u202e987")
+    flat = " ".join(pdf_text(render(invoice(), spoofed)).split())
+    assert "Acme live Corp x" in flat and "evil" not in flat and "Tax ID: 987" in flat
+
+
+def test_a_long_word_in_a_name_wraps_within_the_page():
+    long_name = replace(ACME, name="W" * 200, tax_id="T" * 50)
+    assert_laid_out_on_the_page(render(invoice(), long_name))
