@@ -7,14 +7,20 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from assets.invoice import PDF_WORKERS, _render
 from billing.directory import Tenant
 from billing.invoices import Invoice
 from billing.pdf import UsageSummary, usage_summary
-from billing.price_book import load_price_book
+from billing.price_book import PriceBook, load_price_book
 from billing.pricing import InvoiceLine
 from billing.settings import Seller, Settings
+
+
+@cache
+def _price_book() -> PriceBook:
+    return load_price_book(Settings.from_env().price_book)
 
 
 def sample(n: int) -> tuple[Invoice, Tenant, UsageSummary, Seller]:
@@ -32,7 +38,7 @@ def sample(n: int) -> tuple[Invoice, Tenant, UsageSummary, Seller]:
     tenant = Tenant(f"tenant-{n}", f"Tenant {n}", "US", "professional")
     totals = {"llm_tokens": Decimal(5_250_000), "sql_queries": Decimal(100_250), "storage_gb": Decimal("100.5"),
               "api_requests": Decimal(1_020_000), "compute_minutes": Decimal(6030)}
-    return invoice, tenant, usage_summary(invoice, tenant, totals, load_price_book(Settings.from_env().price_book)), Seller()
+    return invoice, tenant, usage_summary(invoice, tenant, totals, _price_book()), Seller()
 
 
 def main() -> None:

@@ -120,15 +120,14 @@ def _shown(value):
 
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), finalize=_shown)
-_environment.filters.update(usd=_usd, quantity=_quantity, unit_price=_unit_price, percent=_percent, included=_included,
-                            lines=_lines, usage_line=_usage_line)
+_environment.filters.update(usd=_usd, quantity=_quantity, unit_price=_unit_price, percent=_percent, lines=_lines,
+                            usage_line=_usage_line)
 
 
 def invoice_html(invoice: Invoice, tenant: Tenant, usage: UsageSummary, seller: Seller) -> str:
     days = month_days(invoice.period)
     return _environment.get_template("invoice.html").render(
-        invoice=invoice, tenant=tenant, usage=usage, seller=seller,
-        period_start=days[0], period_end=days[-1])
+        invoice=invoice, tenant=tenant, usage=usage, seller=seller, period_start=days[0], period_end=days[-1])
 
 
 @cache
