@@ -7,6 +7,7 @@ from billing.aggregate import (compute_monthly_usage, compute_storage_peaks, mon
                                write_daily_usage)
 from billing.directory import month_days
 from billing.sql import query
+from billing.text import markdown_text
 from billing_jobs.partitions import monthly_partitions
 from resources import BillingStore
 
@@ -78,5 +79,6 @@ def _markdown(con, table: str, limit: int = 20) -> str:
     relation = con.table(table).limit(limit)
     header = "| " + " | ".join(relation.columns) + " |"
     rule = "|" + "---|" * len(relation.columns)
-    rows = ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in relation.fetchall()]
+    # Ids come from snapshot files: every cell is shown literally, never as a link, HTML or a broken table.
+    rows = ["| " + " | ".join("" if v is None else markdown_text(v) for v in row) + " |" for row in relation.fetchall()]
     return "\n".join([header, rule, *rows])

@@ -10,8 +10,10 @@ from billing.aggregate import monthly_totals, read_monthly_usage
 from billing.directory import Tenant
 from billing.invoices import ADJUSTMENT, Invoice
 from billing.object_store import pdf_key
-from billing.pdf import render_invoice
+from billing.pdf import UsageSummary, render_invoice, usage_summary
 from billing.pricing import rate
+from billing.settings import Seller
+from billing.text import markdown_text
 from billing_jobs.partitions import monthly_partitions
 from resources import BillingStore
 
@@ -26,10 +28,7 @@ def invoices(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.Mat
     found later becomes an adjustment carried to the tenant's next invoice.
     """
     period = context.partition_key
-    warehouse = billing.warehouse()
-    con = warehouse.connect()
-    read_monthly_usage(con, warehouse, period)
-    totals = monthly_totals(con)
+    totals = _monthly_totals(billing, period)
     book, price_book = billing.invoice_book(), billing.price_book()
     outcomes = book.record_all([(tenant, rate(tenant, period, totals.get(tenant.tenant_id, {}), price_book))
                                 for tenant in billing.ledger().tenants()], billing.settings().now())
@@ -50,9 +49,16 @@ def invoices(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.Mat
     })
 
 
+def _monthly_totals(billing: BillingStore, period: str) -> dict[str, dict[str, Decimal]]:
+    warehouse = billing.warehouse()
+    con = warehouse.connect()
+    read_monthly_usage(con, warehouse, period)
+    return monthly_totals(con)
+
+
 def _preview(issued: list[Invoice], limit: int = 20) -> str:
     rows = ["| invoice | tenant | state | subtotal | tax | total | due |", "|---|---|---|---|---|---|---|"]
-    rows += [f"| {i.invoice_number} | {i.tenant_id} | {i.state} | {i.subtotal} | {i.tax} | {i.total} | {i.due_date} |"
+    rows += [f"| {i.invoice_number} | {markdown_text(i.tenant_id)} | {i.state} | {i.subtotal} | {i.tax} | {i.total} | {i.due_date} |"
              for i in sorted(issued, key=lambda i: -i.total)[:limit]]
     return "\n".join(rows)
 
@@ -75,7 +81,7 @@ def no_negative_line(context: dg.AssetCheckExecutionContext, billing: BillingSto
     return dg.AssetCheckResult(passed=not negative, metadata={"negative_lines": "\n".join(negative)})
 
 
-def _render(job: tuple[Invoice, Tenant]) -> bytes:
+def _render(job: tuple[Invoice, Tenant, UsageSummary, Seller]) -> bytes:
     return render_invoice(*job)
 
 
@@ -84,16 +90,21 @@ def _render(job: tuple[Invoice, Tenant]) -> bytes:
 def invoice_pdfs(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.MaterializeResult:
     """The month's invoices as PDFs (Jinja2 + WeasyPrint, rendered in parallel) in the object store.
 
-    A final invoice that already has its PDF keeps it: an issued document is never replaced.
+    A final invoice that already has its final PDF keeps it: an issued document is never replaced (a draft's
+    PDF, under a name of its own, is replaced by every close and by the final one). Its usage
+    summary is the month's usage as rated in this close, next to the overage the invoice bills.
     """
     period = context.partition_key
     book, store = billing.invoice_book(), billing.object_store()
     tenants = {tenant.tenant_id: tenant for tenant in billing.ledger().tenants()}
-    todo = [i for i in book.of_period(period) if not (i.state == "final" and i.pdf_key)]
+    todo = [i for i in book.of_period(period) if i.state == "draft" or i.pdf_key != pdf_key(period, i.invoice_id)]
+    totals, price_book, seller = _monthly_totals(billing, period), billing.price_book(), billing.settings().seller
+    jobs = [(i, tenants[i.tenant_id], usage_summary(i, tenants[i.tenant_id], totals.get(i.tenant_id, {}), price_book),
+             seller) for i in todo]
     unrecorded: dict[str, str] = {}
     with ProcessPoolExecutor(PDF_WORKERS) as pool:
-        for invoice, pdf in zip(todo, pool.map(_render, [(i, tenants[i.tenant_id]) for i in todo], chunksize=8)):
-            key = pdf_key(period, invoice.invoice_id)
+        for invoice, pdf in zip(todo, pool.map(_render, jobs, chunksize=8)):
+            key = pdf_key(period, invoice.invoice_id, draft=invoice.state == "draft")
             store.put(key, pdf, "application/pdf")
             unrecorded[invoice.invoice_id] = key
             if len(unrecorded) == 500:  # a crash loses at most these links; the next run renders them again

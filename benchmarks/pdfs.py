@@ -7,14 +7,23 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from assets.invoice import PDF_WORKERS, _render
 from billing.directory import Tenant
 from billing.invoices import Invoice
+from billing.pdf import UsageSummary, usage_summary
+from billing.price_book import PriceBook, load_price_book
 from billing.pricing import InvoiceLine
+from billing.settings import Seller, Settings
 
 
-def sample(n: int) -> tuple[Invoice, Tenant]:
+@cache
+def _price_book() -> PriceBook:
+    return load_price_book(Settings.from_env().price_book)
+
+
+def sample(n: int) -> tuple[Invoice, Tenant, UsageSummary, Seller]:
     # The base price and every overage a Professional plan can have: the longest invoice of the price book.
     lines = (InvoiceLine("Professional plan, 31/31 of the month", "base", Decimal(1), Decimal("499.00"), Decimal("499.00")),
              InvoiceLine("llm_tokens overage", "llm_tokens", Decimal(250_000), Decimal("0.000015"), Decimal("3.75")),
@@ -26,7 +35,10 @@ def sample(n: int) -> tuple[Invoice, Tenant]:
     invoice = Invoice(f"in_{n:024d}", f"INV-{n:06d}", f"tenant-{n}", "2026-10", "final", "pending", "USD",
                       Decimal("524.10"), Decimal("0.08"), Decimal("41.93"), Decimal("566.03"), "card",
                       date(2026, 11, 1), date(2026, 11, 1), None, lines, ())
-    return invoice, Tenant(f"tenant-{n}", f"Tenant {n}", "US", "professional")
+    tenant = Tenant(f"tenant-{n}", f"Tenant {n}", "US", "professional")
+    totals = {"llm_tokens": Decimal(5_250_000), "sql_queries": Decimal(100_250), "storage_gb": Decimal("100.5"),
+              "api_requests": Decimal(1_020_000), "compute_minutes": Decimal(6030)}
+    return invoice, tenant, usage_summary(invoice, tenant, totals, _price_book()), Seller()
 
 
 def main() -> None:

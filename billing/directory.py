@@ -31,6 +31,9 @@ PHONE = re.compile(r"\+[1-9][0-9]{6,14}", re.ASCII)
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 # Nesting of the directory is 4 deep (tenants, a tenant, its users, a user); anything far deeper is an attack.
 MAX_DEPTH = 32
+# Longest names and tax ids a directory may hold: they are shown on invoices, pages and alerts.
+MAX_NAME = 200
+MAX_TAX_ID = 50
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Tenant:
     stripe_payment_method: str | None = None
     budgets: tuple[Budget, ...] = ()
     users: tuple[User, ...] = field(default_factory=tuple)
+    tax_id: str | None = None  # the buyer's VAT or tax number, shown on its invoices
 
     def plan_on(self, day: date) -> str:
         """The plan in effect on `day`: `plan` until the first change, then each change from 00:00 UTC of its date."""
@@ -140,18 +144,22 @@ class _Check:
         return BillingError(f"tenant {shown(self.tenant_id)}: {field_name}: {problem}")
 
 
-def _text(check: _Check, raw: dict, key: str, required: bool = True) -> str | None:
+def _text(check: _Check, raw: dict, key: str, required: bool = True, max_length: int | None = None,
+          where: str | None = None) -> str | None:
     value = raw.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise check.fail(key, "is required")
+            raise check.fail(where or key, "is required")
         return None
     if isinstance(value, bool):
-        raise check.fail(key, f"must be text, got {str(value).lower()}: YAML reads an unquoted yes, no, on or off "
-                              "as true or false, so write the text in quotes (country: 'NO')")
+        raise check.fail(where or key, f"must be text, got {str(value).lower()}: YAML reads an unquoted yes, no, on or "
+                                       "off as true or false, so write the text in quotes (country: 'NO')")
     if not isinstance(value, str):
-        raise check.fail(key, f"must be text, got {shown(value)}")
-    return value.strip()
+        raise check.fail(where or key, f"must be text, got {shown(value)}")
+    text = value.strip()
+    if max_length is not None and len(text) > max_length:
+        raise check.fail(where or key, f"is {len(text):,} characters long, at most {max_length} allowed")
+    return text
 
 
 def _identifier(check: _Check, raw: dict, key: str, field_name: str, required: bool = True) -> str | None:
@@ -203,7 +211,8 @@ def _parse_users(check: _Check, raw_users) -> tuple[User, ...]:
             phone = re.sub(r"[\s().-]", "", phone)
             if not PHONE.fullmatch(phone):
                 raise check.fail(f"{where}.phone", f"{shown(raw['phone'])} is not an international number like +15550100001")
-        users.append(User(user_id, _text(check, raw, "name", required=False) or user_id, email, role, phone))
+        name = _text(check, raw, "name", required=False, max_length=MAX_NAME, where=f"{where}.name")
+        users.append(User(user_id, name or user_id, email, role, phone))
     return tuple(users)
 
 
@@ -276,7 +285,7 @@ def _parse_tenant(raw) -> Tenant:
         raise check.fail("payment_method.type", f"{shown(payment_type)} is not one of {', '.join(PAYMENT_TYPES)}")
     tenant = Tenant(
         tenant_id=tenant_id,
-        name=_text(check, raw, "name"),
+        name=_text(check, raw, "name", max_length=MAX_NAME),
         country=country,
         plan=plan,
         plan_changes=plan_changes,
@@ -287,6 +296,7 @@ def _parse_tenant(raw) -> Tenant:
                                           required=False),
         budgets=_parse_budgets(check, raw.get("budgets")),
         users=_parse_users(check, raw.get("users")),
+        tax_id=_text(check, raw, "tax_id", required=False, max_length=MAX_TAX_ID),
     )
     check_payment_method(tenant)
     return tenant

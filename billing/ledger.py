@@ -125,6 +125,7 @@ class Ledger:
             "tax_rate": str(tenant.tax_rate),
             "payment_method_type": tenant.payment_method_type,
             "stripe_payment_method": tenant.stripe_payment_method,
+            "tax_id": tenant.tax_id,
             "now": _now(),
         })
         # executemany for the lists: a directory of 10k tenants imports in seconds
@@ -226,7 +227,7 @@ class Ledger:
                 plan_changes=tuple(changes.get(row.tenant_id, ())),
                 contract_monthly_fee=Decimal(row.contract_monthly_fee) if row.contract_monthly_fee else None,
                 tax_rate=Decimal(row.tax_rate), payment_method_type=row.payment_method_type,
-                stripe_payment_method=row.stripe_payment_method,
+                stripe_payment_method=row.stripe_payment_method, tax_id=row.tax_id,
                 budgets=tuple(budgets.get(row.tenant_id, ())), users=tuple(users.get(row.tenant_id, ())),
             )
             for row in rows("tenants_all", "tenant_one")

@@ -62,5 +62,6 @@ def open_object_store(uri: str, endpoint_url: str | None = None, presign_seconds
     return S3Store(uri, endpoint_url, presign_seconds) if uri.startswith("s3://") else FolderStore(uri)
 
 
-def pdf_key(period: str, invoice_id: str) -> str:
-    return f"invoices/{period}/{invoice_id}.pdf"
+def pdf_key(period: str, invoice_id: str, draft: bool = False) -> str:
+    """A draft's PDF has a name of its own: the final invoice's PDF is another document, rendered once."""
+    return f"invoices/{period}/{invoice_id}{'.draft' if draft else ''}.pdf"

@@ -45,6 +45,28 @@ def without_url_secrets(text: str, url: str) -> str:
 
 
 @dataclass(frozen=True)
+class Seller:
+    """Who issues the invoices, as their PDFs name it; multi-line values come from `;`-separated settings."""
+    name: str = "Example Data Platform, Inc."
+    address: tuple[str, ...] = ("100 Example Street", "San Francisco, CA 94105", "United States")
+    tax_id: str = "EIN 00-0000000"
+    # Where invoice and wire tenants send their transfers.
+    bank_details: tuple[str, ...] = ("Bank: Example Bank, N.A.", "Account name: Example Data Platform, Inc.",
+                                     "Account number: 000123456789", "ABA routing number: 110000000",
+                                     "SWIFT/BIC: EXAMUS33")
+
+    @classmethod
+    def from_env(cls, env) -> "Seller":
+        default = cls()
+        return cls(
+            name=env.get("BILLING_SELLER_NAME") or default.name,
+            address=_lines(env, "BILLING_SELLER_ADDRESS") or default.address,
+            tax_id=env.get("BILLING_SELLER_TAX_ID") or default.tax_id,
+            bank_details=_lines(env, "BILLING_BANK_DETAILS") or default.bank_details,
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     snapshot_root: str
@@ -62,6 +84,7 @@ class Settings:
     alert_sender: str
     operator_email: str
     invoice_grace_days: int
+    seller: Seller = Seller()
     # BILLING_NOW: the moment business dates are taken from (invoices final, payments due, overdue, alerts,
     # month to date); None is the wall clock. Tests set it, and so can an operator rerunning "as of" a day.
     fixed_now: datetime | None = None
@@ -93,6 +116,7 @@ class Settings:
             overdue_grace_days=_int(env, "BILLING_OVERDUE_GRACE_DAYS", 3),
             alert_sender=env.get("BILLING_ALERT_SENDER") or "billing@localhost",
             operator_email=env.get("BILLING_OPERATOR_EMAIL") or "billing-operators@localhost",
+            seller=Seller.from_env(env),
             fixed_now=_moment(env, "BILLING_NOW"),
         )
 
@@ -105,6 +129,10 @@ def _int(env, name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise BillingError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _lines(env, name: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in (env.get(name) or "").split(";") if line.strip())
 
 
 def _days_list(env, name: str, default: tuple[int, ...]) -> tuple[int, ...]:

@@ -10,8 +10,10 @@ from weasyprint import HTML
 from billing.directory import Tenant
 from billing.invoices import Invoice
 from billing.object_store import FolderStore, open_object_store, pdf_key
-from billing.pdf import TEMPLATES, BundledAssetsOnly, render_invoice
+from billing.pdf import BASE_URL, BundledAssetsOnly, render_invoice, usage_summary
+from billing.price_book import load_price_book
 from billing.pricing import InvoiceLine
+from billing.settings import Seller, Settings
 
 
 def pdf_text(pdf: bytes, mode: str = "-layout") -> str:
@@ -26,28 +28,37 @@ def invoice(payment="card", state="final", lines=None) -> Invoice:
 
 
 ACME = Tenant("acme", "Acme Corp", "US", "starter")
+BOOK = load_price_book(Settings.from_env({}).price_book)
+USAGE = {"llm_tokens": D(750_000), "sql_queries": D(1_234), "compute_minutes": D(90)}
+
+
+def render(inv: Invoice, tenant: Tenant = ACME, seller: Seller = Seller(), totals=None, fetcher=None) -> bytes:
+    return render_invoice(inv, tenant, usage_summary(inv, tenant, USAGE if totals is None else totals, BOOK), seller,
+                          fetcher)
 
 
 def test_the_pdf_has_everything_a_customer_needs():
-    text = pdf_text(render_invoice(invoice(payment="invoice"), ACME))
-    for expected in ("Invoice INV-000042", "in_abc", "Acme Corp (acme), US", "2026-10", "2026-11-01", "2026-12-01",
+    pdf = render(invoice(payment="invoice"))
+    text = pdf_text(pdf) + " ".join(pdf_text(pdf, "-raw").split())  # -raw: a description that wraps in its column
+    for expected in ("Invoice INV-000042", "in_abc", "Issue date: 2026-11-01", "Due date: 2026-12-01",
                      "Starter plan, 9/30 of the month", "$29.70", "$0.000015", "250,000", "$33.45", "Tax (8 %)",
-                     "$2.68", "$36.13", "Net 30: please pay $36.13 by 2026-12-01, quoting INV-000042", "Page 1 of 1"):
+                     "$2.68", "$36.13", "Net 30: please pay $36.13 by 2026-12-01", "Page 1 of 1"):
         assert expected in text, expected
     assert "DRAFT" not in text
 
 
 @pytest.mark.parametrize("payment, instruction", [
-    ("card", "Charged to the card on file"), ("ach", "Debited from the US bank account"),
-    ("wire", "Wire transfer: please send $36.13"),
+    ("card", "$36.13 is charged to the card on file on 2026-11-01"),
+    ("ach", "$36.13 is debited from the US bank account on file (ACH) on 2026-11-01"),
+    ("wire", "Wire transfer: please send $36.13 by 2026-12-01"),
 ])
 def test_payment_instructions_follow_the_method(payment, instruction):
-    assert instruction in pdf_text(render_invoice(invoice(payment=payment), ACME))
+    assert instruction in pdf_text(render(invoice(payment=payment)))
 
 
 def test_drafts_say_so_and_long_invoices_number_their_pages():
     many = tuple(InvoiceLine(f"line {n}", "base", D(1), D(1), D(1)) for n in range(80))
-    text = pdf_text(render_invoice(invoice(state="draft", lines=many), ACME))
+    text = pdf_text(render(invoice(state="draft", lines=many)))
     assert "DRAFT" in text and "Page 1 of 3" in text and "Page 3 of 3" in text
 
 
@@ -55,7 +66,7 @@ def test_markup_in_a_tenant_name_renders_as_text_and_fetches_nothing():
     evil = Tenant("evil", '<img src="file:///etc/passwd"><link rel="stylesheet" href="http://127.0.0.1:9/x.css">',
                   "US", "starter")
     fetcher = BundledAssetsOnly()
-    text = pdf_text(render_invoice(invoice(), evil, fetcher), "-raw")
+    text = pdf_text(render(invoice(), evil, fetcher=fetcher), "-raw")
     squeezed = "".join(text.split())  # the name wraps in its column
     assert '<imgsrc="file:///etc/passwd">' in squeezed and "root:" not in text
     assert fetcher.refused == []  # escaped: the renderer never saw a URL
@@ -65,9 +76,9 @@ def test_the_fetcher_refuses_everything_but_the_bundled_stylesheet():
     fetcher = BundledAssetsOnly()
     html = ('<link rel="stylesheet" href="invoice.css"><img src="file:///etc/passwd">'
             '<img src="http://127.0.0.1:9/pixel.png"><link rel="stylesheet" href="../pdf.py">')
-    HTML(string=html, base_url=str(TEMPLATES) + "/", url_fetcher=fetcher).write_pdf()
+    HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
     assert sorted(fetcher.refused) == sorted([
-        "file:///etc/passwd", "http://127.0.0.1:9/pixel.png", (TEMPLATES.parent / "pdf.py").as_uri()])
+        "file:///etc/passwd", "http://127.0.0.1:9/pixel.png", BASE_URL.removesuffix("templates/") + "pdf.py"])
 
 
 def test_folder_store_links_with_a_file_url(tmp_path):
@@ -81,7 +92,7 @@ def test_folder_store_links_with_a_file_url(tmp_path):
 def test_s3_store_uploads_and_a_presigned_url_downloads(s3):
     s3.create_bucket(Bucket="billing-docs")
     store = open_object_store("s3://billing-docs/prod", s3.meta.endpoint_url, presign_seconds=600)
-    pdf = render_invoice(invoice(), ACME)
+    pdf = render(invoice())
     store.put(pdf_key("2026-10", "in_abc"), pdf, "application/pdf")
     head = s3.head_object(Bucket="billing-docs", Key="prod/invoices/2026-10/in_abc.pdf")
     assert head["ContentType"] == "application/pdf"

@@ -1,7 +1,7 @@
 INSERT INTO tenants (tenant_id, name, country, plan, contract_monthly_fee, tax_rate,
-                     payment_method_type, stripe_payment_method, created_at, updated_at)
+                     payment_method_type, stripe_payment_method, tax_id, created_at, updated_at)
 VALUES (:tenant_id, :name, :country, :plan, :contract_monthly_fee, :tax_rate,
-        :payment_method_type, :stripe_payment_method, :now, :now)
+        :payment_method_type, :stripe_payment_method, :tax_id, :now, :now)
 ON CONFLICT (tenant_id) DO UPDATE SET
     name = excluded.name,
     country = excluded.country,
@@ -10,4 +10,5 @@ ON CONFLICT (tenant_id) DO UPDATE SET
     tax_rate = excluded.tax_rate,
     payment_method_type = excluded.payment_method_type,
     stripe_payment_method = excluded.stripe_payment_method,
+    tax_id = excluded.tax_id,
     updated_at = excluded.updated_at
