@@ -180,8 +180,11 @@ def _listener(instance: dg.DagsterInstance, progress):
             return
         if event.event_type == dg.DagsterEventType.STEP_START:
             crash_point(event.step_key)
-        elif event.event_type == dg.DagsterEventType.ENGINE_EVENT and "pool" in event.event_specific_data.metadata:
-            pool = event.event_specific_data.metadata["pool"].value
+        elif event.event_type == dg.DagsterEventType.ENGINE_EVENT:
+            blocked_on = (getattr(event.event_specific_data, "metadata", None) or {}).get("pool")  # "Step blocked"
+            if blocked_on is None:
+                return
+            pool = blocked_on.value
             held_by = "; ".join(_describe(instance, run) for run in _holders(instance, pool)) or "another run"
             progress(f"{event.step_key} waits for the {pool} pool, held by {held_by}")
     return on_event
