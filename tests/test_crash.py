@@ -209,3 +209,14 @@ def test_a_file_delivery_found_written_after_a_crash_is_recorded_sent(alert_book
     assert _deliver(alert_book, "files", outbox) == 0
     assert _statuses(alert_book) == [("sent", 1), ("sent", 1), ("sent", 1)]
     assert written.read_text() == "as the crashed process left it"  # recorded, not written again
+
+
+def test_two_first_migrations_at_once_on_postgresql(postgres_url):
+    """The others wait on the advisory lock, then find everything applied."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ledgers = [Ledger(postgres_url) for _ in range(4)]
+    with ThreadPoolExecutor(len(ledgers)) as pool:
+        applied = list(pool.map(Ledger.migrate, ledgers))
+    assert sorted(map(len, applied))[:-1] == [0] * (len(ledgers) - 1) and max(map(len, applied)) > 0
+    assert ledgers[0].tenants() == []
