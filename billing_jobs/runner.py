@@ -13,7 +13,6 @@ from pathlib import Path
 import dagster as dg
 
 from billing.crash import crash_point
-
 from billing.directory import parse_period
 from billing.ledger import Ledger
 from billing.settings import BillingError, Settings
@@ -21,7 +20,8 @@ from billing.snapshots import SnapshotRoot
 from billing_jobs.partitions import DAYS_AHEAD, FIRST_DAY
 
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
-SETUP_LOCK = ".setup.lock"
+SETUP_LOCK = ".setup.lock"  # in BILLING_HOME
+RECOVERY_LOCK = "billing-recovery.lock"  # in the instance's folder
 # Run tags of the CLI's runs: the process that runs it, so that a run whose process died can be told apart.
 PID_TAG, HOST_TAG = "billing/pid", "billing/host"
 UNFINISHED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
@@ -67,19 +67,21 @@ def recover_dead_runs(instance: dg.DagsterInstance, progress=lambda message: Non
     Runs the daemon launched carry no pid: its run monitoring frees theirs (dagster.yaml)."""
     host = socket.gethostname()
     failed = []
-    for record in instance.get_run_records(dg.RunsFilter(statuses=UNFINISHED, tags={HOST_TAG: host})):
-        run, pid = record.dagster_run, int(record.dagster_run.tags[PID_TAG])
-        if pid == os.getpid() or _process_alive(pid):
-            continue
-        instance.report_run_failed(run, f"the process of this run (pid {pid} on {host}) ended without finishing "
-                                        f"it: marked failed by the next billing command")
-        failed.append(run.run_id)
-        progress(f"run {run.run_id} of {run.job_name} (pid {pid}) had died: marked failed, its slots freed")
-    storage = instance.event_log_storage
-    for run_id in storage.get_concurrency_run_ids():
-        record = instance.get_run_record_by_id(run_id)
-        if record is None or record.dagster_run.is_finished:
-            storage.free_concurrency_slots_for_run(run_id)
+    # One process at a time, so that a dead run is reported failed once (and its operators emailed once).
+    with _exclusive_lock(Path(instance.root_directory) / RECOVERY_LOCK):
+        for record in instance.get_run_records(dg.RunsFilter(statuses=UNFINISHED, tags={HOST_TAG: host})):
+            run, pid = record.dagster_run, int(record.dagster_run.tags[PID_TAG])
+            if pid == os.getpid() or _process_alive(pid):
+                continue
+            instance.report_run_failed(run, f"the process of this run (pid {pid} on {host}) ended without "
+                                            f"finishing it: marked failed by the next billing command")
+            failed.append(run.run_id)
+            progress(f"run {run.run_id} of {run.job_name} (pid {pid}) had died: marked failed, its slots freed")
+        storage = instance.event_log_storage
+        for run_id in storage.get_concurrency_run_ids():
+            record = instance.get_run_record_by_id(run_id)
+            if record is None or record.dagster_run.is_finished:
+                storage.free_concurrency_slots_for_run(run_id)
     return failed
 
 
@@ -124,7 +126,7 @@ def wait_for_pools(instance: dg.DagsterInstance, pools: set[str], progress=lambd
     """Wait while live runs hold every slot of a pool the next run needs, saying which run and since when;
     give up with an error after BILLING_POOL_WAIT_SECONDS."""
     bound = _pool_wait_seconds()
-    started = last_said = time.monotonic()
+    started, last_said = time.monotonic(), None
     for pool in sorted(pools):
         while holders := _holders(instance, pool):
             waited = time.monotonic() - started
@@ -132,7 +134,7 @@ def wait_for_pools(instance: dg.DagsterInstance, pools: set[str], progress=lambd
             if waited >= bound:
                 raise BillingError(f"the {pool} pool is still held by {held_by}, after waiting {waited:.0f} s: let it "
                                    f"finish and rerun, or {_how_to_stop(holders[0])}")
-            if waited == 0 or time.monotonic() - last_said >= POOL_PROGRESS_SECONDS:
+            if last_said is None or time.monotonic() - last_said >= POOL_PROGRESS_SECONDS:
                 progress(f"waiting for the {pool} pool, held by {held_by}; giving up after {bound} s "
                          f"(BILLING_POOL_WAIT_SECONDS); Ctrl-C stops waiting, and the close can be rerun at any time")
                 last_said = time.monotonic()
@@ -180,8 +182,11 @@ def _listener(instance: dg.DagsterInstance, progress):
             return
         if event.event_type == dg.DagsterEventType.STEP_START:
             crash_point(event.step_key)
-        elif event.event_type == dg.DagsterEventType.ENGINE_EVENT and "pool" in event.event_specific_data.metadata:
-            pool = event.event_specific_data.metadata["pool"].value
+        elif event.event_type == dg.DagsterEventType.ENGINE_EVENT:
+            blocked_on = (getattr(event.event_specific_data, "metadata", None) or {}).get("pool")  # "Step blocked"
+            if blocked_on is None:
+                return
+            pool = blocked_on.value
             held_by = "; ".join(_describe(instance, run) for run in _holders(instance, pool)) or "another run"
             progress(f"{event.step_key} waits for the {pool} pool, held by {held_by}")
     return on_event
