@@ -202,6 +202,12 @@ class InvoiceBook:
             row = con.execute(_q("invoice_of_tenant"), {"tenant_id": tenant_id, "invoice_id": invoice_id}).first()
             return self._load_one(con, row) if row else None
 
+    def overview(self, period: str | None, status: str | None, tenant_id: str | None) -> list[Invoice]:
+        """Invoices across tenants (or of one), of a month and status when given: overdue first."""
+        with self.ledger.engine.connect() as con:
+            return [self._load_one(con, row) for row in con.execute(_q("invoices_overview"), {
+                "period": period, "status": status, "tenant_id": tenant_id})]
+
     def get(self, invoice_id: str) -> Invoice | None:
         with self.ledger.engine.connect() as con:
             row = con.execute(_q("invoice_by_id"), {"invoice_id": invoice_id}).first()

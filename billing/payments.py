@@ -38,6 +38,13 @@ def to_cents(amount: Decimal) -> int:
     return int(cents)
 
 
+def display_of(method) -> str | None:
+    """What a person recognises a Stripe payment method by: `visa ending 4242`, never a card number."""
+    card = getattr(method, "card", None)
+    bank = getattr(method, "us_bank_account", None)
+    return f"{card.brand} ending {card.last4}" if card else f"bank account ending {bank.last4}" if bank else None
+
+
 @dataclass(frozen=True)
 class ChargeResult:
     invoice_id: str
@@ -70,9 +77,7 @@ class Payments:
                 options={"idempotency_key": f"customer-{tenant.tenant_id}-{stripe_payment_method}"}).id
             method = self.stripe.v1.payment_methods.attach(stripe_payment_method, params={"customer": customer})
             attached = method.id
-            card = getattr(method, "card", None)
-            bank = getattr(method, "us_bank_account", None)
-            display = f"{card.brand} ending {card.last4}" if card else f"bank account ending {bank.last4}" if bank else None
+            display = display_of(method)
         record = {"tenant_id": tenant.tenant_id, "type": method_type, "stripe_customer_id": customer,
                   "stripe_payment_method": attached, "display": display}
         with self.ledger.engine.begin() as con:

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import stripe
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -95,6 +96,10 @@ def _install_problem_handlers(app: FastAPI) -> None:
     async def rule_problem(_request, error: BillingError):
         return _problem(422, str(error))
 
+    @app.exception_handler(stripe.StripeError)
+    async def stripe_problem(_request, error: stripe.StripeError):
+        return _problem(422, f"Stripe: {error.user_message or error}")
+
     @app.exception_handler(Exception)
     async def internal_problem(_request, error: Exception):
         log.exception("internal error")
@@ -109,9 +114,9 @@ PROBLEMS = {status: {"model": Problem, "content": {PROBLEM: {}}, "description": 
 
 
 def routers() -> list[APIRouter]:
-    from billing.service.routers import costs, invoices, plan, tenants, usage
+    from billing.service.routers import admin, budgets, costs, invoices, payment_method, plan, tenants, usage
 
-    return [module.router for module in (tenants, plan, usage, costs, invoices)]
+    return [module.router for module in (tenants, plan, usage, costs, invoices, payment_method, budgets, admin)]
 
 
 def check_every_route_has_a_rule(app: FastAPI) -> None:

@@ -188,3 +188,79 @@ class PlanOverview(Document):
     plan_changes: list[PlanChange] = Field(description="the plan timeline: each change from 00:00 UTC of its day")
     pending_requests: list[PlanChangeRequest]
     tiers: list[Tier] = Field(description="the price book's plans")
+
+
+class PlanChangeIn(Document):
+    plan: Literal["starter", "professional", "enterprise"]
+    effective: date = Field(description="the change takes effect at 00:00 UTC of this day")
+
+
+class Decision(Document):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+# -- Payment method, budgets, notifications ---------------------------------------------------------------
+class PaymentMethod(Document):
+    tenant_id: str
+    type: Literal["card", "ach", "invoice", "wire"]
+    stripe_payment_method: str | None
+    display: str | None = Field(description="what a person recognises it by, e.g. visa ending 4242")
+
+
+class PaymentMethodIn(Document):
+    type: Literal["card", "ach", "invoice", "wire"]
+    stripe_payment_method: str | None = Field(default=None, pattern=r"^pm_[A-Za-z0-9_]{1,200}$",
+                                              description="pm_... for card and ach, from a confirmed SetupIntent")
+
+
+class SetupIntentIn(Document):
+    type: Literal["card", "ach"]
+
+
+class SetupIntent(Document):
+    setup_intent_id: str
+    client_secret: str = Field(description="for Stripe.js to confirm the SetupIntent in the page")
+    customer: str
+    type: Literal["card", "ach"]
+
+
+class BudgetIn(Document):
+    amount_usd: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+    channels: list[Literal["email", "in_app", "sms"]] = Field(min_length=1)
+
+
+class Budget(Document):
+    budget_id: int
+    amount_usd: Number
+    channels: list[str]
+
+
+class Notification(Document):
+    notification_id: str
+    alert_id: str
+    period: str
+    subject: str
+    level: str
+    message: str
+    user_id: str | None
+    sent_at: datetime | None
+    read_at: datetime | None
+
+
+# -- Operators ---------------------------------------------------------------------------------------------
+class MarkPaidIn(Document):
+    reference: str = Field(min_length=1, max_length=200, description="the bank's reference of the transfer")
+
+
+class AuditEntry(Document):
+    audit_id: str
+    at: datetime
+    actor: str
+    actor_role: str | None
+    event: str
+    tenant_id: str | None
+    invoice_id: str | None
+    amount: Number | None
+    details: str | None
+    before: dict | list | str | None
+    after: dict | list | str | None

@@ -52,6 +52,21 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/tenants/{tenant_id}/invoices"): Rule("View invoices"),
     ("GET", "/tenants/{tenant_id}/invoices/{invoice_id}"): Rule("View invoices"),
     ("GET", "/tenants/{tenant_id}/invoices/{invoice_id}/pdf"): Rule("View invoices"),
+    ("PUT", "/tenants/{tenant_id}/plan"): Rule("Update plan"),
+    ("POST", "/tenants/{tenant_id}/plan-change-requests"): Rule("Update plan", ASK),
+    ("POST", "/plan-change-requests/{request_id}/approve"): Rule("Update plan"),
+    ("POST", "/plan-change-requests/{request_id}/reject"): Rule("Update plan"),
+    ("GET", "/tenants/{tenant_id}/payment-method"): Rule("Manage payment"),
+    ("PUT", "/tenants/{tenant_id}/payment-method"): Rule("Manage payment"),
+    ("POST", "/tenants/{tenant_id}/payment-method/setup-intent"): Rule("Manage payment"),
+    ("GET", "/tenants/{tenant_id}/budgets"): Rule("Set budget alerts"),
+    ("POST", "/tenants/{tenant_id}/budgets"): Rule("Set budget alerts"),
+    ("DELETE", "/tenants/{tenant_id}/budgets/{budget_id}"): Rule("Set budget alerts"),
+    ("GET", "/tenants/{tenant_id}/notifications"): Rule("Set budget alerts"),
+    ("POST", "/tenants/{tenant_id}/notifications/{notification_id}/read"): Rule("Set budget alerts"),
+    ("GET", "/invoices"): Rule("View invoices"),
+    ("POST", "/tenants/{tenant_id}/invoices/{invoice_id}/mark-paid"): Rule("Record payments"),
+    ("GET", "/tenants/{tenant_id}/audit"): Rule("Read audit log"),
 }
 
 

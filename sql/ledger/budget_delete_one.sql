@@ -1,0 +1,1 @@
+DELETE FROM budgets WHERE tenant_id = :tenant_id AND position = :position
