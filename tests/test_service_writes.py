@@ -1,16 +1,18 @@
 """Changes through the Billing Service over HTTP: every write's permission cells, payment methods through a
 Stripe SetupIntent (localstripe), budgets, notifications, plan change requests and direct changes (kept by a
 later directory import), invoices across tenants and mark-paid, each with its audit row."""
+from datetime import datetime
+
 import httpx
 import pytest
+import yaml
 
 from billing.alerts import AlertBook, Crossing
+from billing.directory import parse_directory
 from billing.ledger import Ledger
 from tests.conftest import NOW, Metering, tenant
 from tests.service_fixtures import API, BillingService, Tokens, people, seed
 from tests.test_service_policy import OTHER, OWN, headers_for
-
-from datetime import datetime
 
 
 @pytest.fixture(scope="module")
@@ -173,10 +175,8 @@ def test_a_plan_change_request_approved_takes_effect_and_a_directory_import_keep
     assert usage["total_usd"] == 49.5 + 249.5
     # the directory, which still says starter, is imported again: the change made here stays, and is counted
     metering = Metering(home)
-    summary = Ledger(metering.settings.ledger_url).import_directory(
-        __import__("billing.directory", fromlist=["parse_directory"]).parse_directory(
-            __import__("yaml").safe_dump({"tenants": [tenant("beta", plan="starter", users=people("beta"))]})),
-        metering.settings.today())
+    directory = parse_directory(yaml.safe_dump({"tenants": [tenant("beta", plan="starter", users=people("beta"))]}))
+    summary = Ledger(metering.settings.ledger_url).import_directory(directory, metering.settings.today())
     assert summary["api_plan_changes_kept"] >= 1  # with those the other tests made
     timeline = call(client, "GET", "/tenants/beta/plan", tokens.platform_admin()).json()["plan_changes"]
     assert {"effective": "2026-11-16", "plan": "professional"} in timeline
