@@ -141,8 +141,11 @@ def test_money_has_two_places_and_a_rerun_writes_the_same_bytes(ledger_of_four_m
         again = {path.name: path.read_bytes() for path in pack(metering).glob("*.csv")}
     assert again == first and set(first) >= {t.file_name for t in TEMPLATES}
     rows = list(csv.DictReader(io.StringIO(first["invoice_register.csv"].decode())))
-    assert all(row[column].split(".")[1:] == [row[column][-2:]] for row in rows for column in ("total", "balance"))
-    assert {row["balance"] for row in rows if row["status"] == "paid"} == {"0.00"}
+    money = ("subtotal", "tax", "total", "amount_paid", "balance")
+    assert all(len(row[column].split(".")[1]) == 2 for row in rows for column in money)
+    assert {(row["amount_paid"], row["balance"]) for row in rows if row["status"] == "paid"} == {("540.00", "0.00")}
+    collected = list(csv.DictReader(io.StringIO(first["collections.csv"].decode())))
+    assert sorted(row["amount"] for row in collected) == ["500.00", "540.00"]  # from Stripe's cents
 
 
 def test_the_pack_is_also_written_to_the_object_store_on_s3(ledger_of_four_months, s3, monkeypatch):
