@@ -141,8 +141,11 @@ def test_money_has_two_places_and_a_rerun_writes_the_same_bytes(ledger_of_four_m
         again = {path.name: path.read_bytes() for path in pack(metering).glob("*.csv")}
     assert again == first and set(first) >= {t.file_name for t in TEMPLATES}
     rows = list(csv.DictReader(io.StringIO(first["invoice_register.csv"].decode())))
-    assert all(row[column].split(".")[1:] == [row[column][-2:]] for row in rows for column in ("total", "balance"))
-    assert {row["balance"] for row in rows if row["status"] == "paid"} == {"0.00"}
+    money = ("subtotal", "tax", "total", "amount_paid", "balance")
+    assert all(len(row[column].split(".")[1]) == 2 for row in rows for column in money)
+    assert {(row["amount_paid"], row["balance"]) for row in rows if row["status"] == "paid"} == {("540.00", "0.00")}
+    collected = list(csv.DictReader(io.StringIO(first["collections.csv"].decode())))
+    assert sorted(row["amount"] for row in collected) == ["500.00", "540.00"]  # from Stripe's cents
 
 
 def test_the_pack_is_also_written_to_the_object_store_on_s3(ledger_of_four_months, s3, monkeypatch):
@@ -238,3 +241,35 @@ def test_a_rerun_after_late_usage_lists_the_changed_invoices_and_their_adjustmen
         change["invoice_id"], "2026-10", D("5.00"))
     assert "changed after the invoice was final" in adjustment["reason"]
     assert (pack(metering) / "adjustments.csv").read_text().count("\n") == 1  # none recorded in October
+
+
+def test_the_reports_read_a_postgresql_ledger(postgres_url):
+    from billing.finance import FinanceBook, build_changes
+    from tests.test_ledger import directory
+
+    ledger = Ledger(postgres_url)
+    ledger.import_directory(directory(tenant("acme"), tenant("big", plan="enterprise", payment_method={"type": "wire"})),
+                            date(2026, 7, 1))
+    book = InvoiceBook(ledger)
+    tenants = {t.tenant_id: t for t in ledger.tenants()}
+    for period in ("2026-09", "2026-10"):
+        for t in tenants.values():
+            book.record(t, rate(t, period, {}, BOOK), CLOSED_AT)
+    wire = next(i for i in book.of_period("2026-09") if i.tenant_id == "big")
+    Payments(book, None).mark_paid(wire, "WIRE-9", "ops", CLOSED_AT)
+    late = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    book.record(tenants["acme"], rate(tenants["acme"], "2026-10", {"sql_queries": D(100_100)}, BOOK), late)
+
+    finance = FinanceBook(book)
+    assert [(r["tenant_id"], r["amount_paid"]) for r in finance.register("2026-09", tenants).rows] == [
+        ("acme", D("0.00")), ("big", D("5000.00"))]
+    [transfer] = finance.collections("2026-09").rows
+    assert (transfer["method"], transfer["status"], transfer["reference"], transfer["amount"]) == (
+        "wire", "received", "WIRE-9", D("5000.00"))
+    aging = finance.ar_aging(date(2026, 11, 1), tenants)
+    assert sorted((r["tenant_id"], r["period"], r["bucket"]) for r in aging.rows) == [
+        ("acme", "2026-09", "31-60"), ("acme", "2026-10", "current"), ("big", "2026-10", "current")]
+    assert aging.sum("balance") == finance.open_balances(date(2026, 11, 1)) == D("499.00") * 2 + D("5000.00")
+    assert [r["amount"] for r in finance.adjustments("2026-11").rows] == [D("0.40")]
+    assert [(c["old_amount"], c["new_amount"]) for c in build_changes(book.of_period("2026-10")).rows] == [
+        (D("499.00"), D("499.40"))]
