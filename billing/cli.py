@@ -7,6 +7,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from billing import doctor
 from billing.aggregate import compute_daily_usage, compute_monthly_usage, live_monthly_totals, monthly_totals, usage_rows
 from billing.alerts import AlertBook
 from billing.breakdown import cost_breakdown
@@ -189,6 +190,8 @@ def _render(command: str, document) -> str:
         return _table(document)
     if command == "invoices" and isinstance(document, list):
         return _invoice_rows(document)
+    if command == "doctor":
+        return doctor.render(document)
     if command == "invoice":
         lines = [f"  {line['description']:<70}{line['amount']:>12,.2f}" for line in document["lines"]]
         return "\n".join([_invoice_rows([document]), *lines,
@@ -255,12 +258,15 @@ def parser() -> argparse.ArgumentParser:
     close.add_argument("--month", required=True, help="YYYY-MM")
     close.set_defaults(handler=cmd_close)
 
+    check = commands.add_parser("doctor", help="check every configured part before the first close")
+    check.set_defaults(handler=doctor.command)
+
     demo = commands.add_parser("demo", help="generate a sample month and close it")
     demo.add_argument("--month", default=None, help="YYYY-MM (default: last month)")
     demo.add_argument("--tenants", type=int, default=60)
     demo.set_defaults(handler=cmd_demo)
 
-    for sub in (importing, *of_month, invoices, mark_paid, show, method_set, alerts, budgets_set, close, demo):
+    for sub in (importing, *of_month, invoices, mark_paid, show, method_set, alerts, budgets_set, close, check, demo):
         sub.add_argument("--json", action="store_true", help="print JSON on stdout")
     return root
 
