@@ -32,6 +32,7 @@ class Settings:
     alert_sender: str
     operator_email: str
     invoice_grace_days: int
+    dagster_url: str
     # BILLING_NOW: the moment business dates are taken from (invoices final, payments due, overdue, alerts,
     # month to date); None is the wall clock. Tests set it, and so can an operator rerunning "as of" a day.
     fixed_now: datetime | None = None
@@ -63,6 +64,8 @@ class Settings:
             overdue_grace_days=_int(env, "BILLING_OVERDUE_GRACE_DAYS", 3),
             alert_sender=env.get("BILLING_ALERT_SENDER") or "billing@localhost",
             operator_email=env.get("BILLING_OPERATOR_EMAIL") or "billing-operators@localhost",
+            # The Dagster UI as operators reach it (behind the proxy): run-failure emails link to runs there.
+            dagster_url=(env.get("BILLING_DAGSTER_URL") or "http://127.0.0.1:3000").rstrip("/"),
             fixed_now=_moment(env, "BILLING_NOW"),
         )
 

@@ -10,6 +10,7 @@ from billing.directory import parse_period
 from billing.ledger import Ledger
 from billing.settings import BillingError, Settings
 from billing.snapshots import SnapshotRoot
+from billing_jobs.failures import step_error
 from billing_jobs.partitions import DAYS_AHEAD, FIRST_DAY
 
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
@@ -53,10 +54,7 @@ def _run(instance: dg.DagsterInstance, job_name: str, run_config: dict | None = 
 def _failure(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            while error.cause is not None:  # the user's error, not Dagster's wrapper
-                error = error.cause
-            return error.message.strip().splitlines()[-1].removeprefix("billing.settings.BillingError: ")
+            return step_error(event.step_failure_data.error)
     return "see the run in the Dagster UI"
 
 
