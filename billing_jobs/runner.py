@@ -39,13 +39,16 @@ def _definitions() -> dg.Definitions:
 
 # The CLI prints its own progress; Dagster's event log stays in the instance for the UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# The UI says "Manually launched" of any run it did not start; this tag says the CLI started it.
+CLI_TAGS = {"billing/launched_by": "cli"}
 
 
 def _run(instance: dg.DagsterInstance, job_name: str, run_config: dict | None = None, **kwargs
          ) -> dg.ExecuteInProcessResult:
     job = _definitions().resolve_job_def(job_name)
+    tags = {**CLI_TAGS, **kwargs.pop("tags", {})}
     result = job.execute_in_process(instance=instance, raise_on_error=False, run_config={**QUIET, **(run_config or {})},
-                                    **kwargs)
+                                    tags=tags, **kwargs)
     if not result.success:
         raise BillingError(f"{job_name} run {result.run_id} failed: {_failure(result)}")
     return result
