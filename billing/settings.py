@@ -33,6 +33,7 @@ class Settings:
     operator_email: str
     invoice_grace_days: int
     dagster_url: str
+    first_month: str
     # BILLING_NOW: the moment business dates are taken from (invoices final, payments due, overdue, alerts,
     # month to date); None is the wall clock. Tests set it, and so can an operator rerunning "as of" a day.
     fixed_now: datetime | None = None
@@ -66,6 +67,7 @@ class Settings:
             operator_email=env.get("BILLING_OPERATOR_EMAIL") or "billing-operators@localhost",
             # The Dagster UI as operators reach it (behind the proxy): run-failure emails link to runs there.
             dagster_url=(env.get("BILLING_DAGSTER_URL") or "http://127.0.0.1:3000").rstrip("/"),
+            first_month=_month(env, "BILLING_FIRST_MONTH", "2024-01"),
             fixed_now=_moment(env, "BILLING_NOW"),
         )
 
@@ -78,6 +80,17 @@ def _int(env, name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise BillingError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _month(env, name: str, default: str) -> str:
+    value = env.get(name) or default
+    try:
+        datetime.strptime(value, "%Y-%m")
+    except ValueError:
+        raise BillingError(f"{name} must be a month YYYY-MM, got {value!r}") from None
+    if len(value) != 7:
+        raise BillingError(f"{name} must be a month YYYY-MM, got {value!r}")
+    return value
 
 
 def _days_list(env, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
