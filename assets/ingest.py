@@ -68,7 +68,9 @@ def usage_events(context: dg.AssetExecutionContext, config: IngestConfig, billin
     ingested = [r for r in results if r.skipped is None]
     return dg.MaterializeResult(metadata={
         "days_ingested": len(ingested),
-        "days_skipped": len(results) - len(ingested),
+        # A day without a folder is not an unchanged one: a range of 59 days with 34 folders says so.
+        "days_without_folder": sum(r.skipped == "no folder" for r in results),
+        "days_unchanged": sum(r.skipped == "unchanged" for r in results),
         "rows_read": sum(r.rows_read for r in ingested),
         "accepted": sum(r.accepted for r in ingested),
         "duplicates": sum(r.duplicates for r in ingested),

@@ -61,3 +61,19 @@ def test_the_close_shows_collection_pdf_links_and_that_the_cli_launched_it(billi
     assert len(links) == 3 and all("](file://" in link and ".pdf)" in link for link in links)
     runs = instance.get_runs()
     assert len(runs) == 3 and all(run.tags.get("billing/launched_by") == "cli" for run in runs)
+
+
+def test_ingestion_counts_days_without_a_folder_apart_from_unchanged_days(billing_home):
+    from billing_jobs.runner import ingest
+
+    metering = Metering(billing_home)
+    metering.import_tenants(tenant("acme"))
+    metering.write("2026-10-01", [event("e1", "2026-10-01T10:00:00Z")])
+    metering.write("2026-10-04", [event("e2", "2026-10-04T10:00:00Z")])
+    instance = local_instance(metering.settings)
+    counts = ("days_ingested", "days_unchanged", "days_without_folder")
+    first = ingest(metering.settings, instance)
+    assert tuple(first[name] for name in counts) == (2, 0, 2)  # 1 to 4 October: two folders, two days without
+    again = ingest(metering.settings, instance)
+    assert tuple(again[name] for name in counts) == (0, 2, 2)
+    assert "days_skipped" not in again
