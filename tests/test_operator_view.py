@@ -11,6 +11,7 @@ from billing.ledger import Ledger
 from billing_jobs.runner import close_month, local_instance
 from resources import BillingStore
 from tests.conftest import Metering, event, tenant
+from tests.test_payments import boundary_billed  # noqa: F401 (a fixture)
 
 
 def test_the_quarantine_check_judges_the_days_it_checks_not_the_whole_warehouse(billing_home):
@@ -77,3 +78,19 @@ def test_ingestion_counts_days_without_a_folder_apart_from_unchanged_days(billin
     again = ingest(metering.settings, instance)
     assert tuple(again[name] for name in counts) == (0, 2, 2)
     assert "days_skipped" not in again
+
+
+def test_the_collection_names_each_failed_payment(boundary_billed):
+    from billing.collection import collection
+    from tests.test_payments import ISSUE_DAY
+
+    book, payments = boundary_billed
+    for tenant_id in ("stolen", "bank"):
+        [invoice] = [i for i in book.of_period("2026-10") if i.tenant_id == tenant_id]
+        payments.charge(invoice, book.ledger.tenant(tenant_id), ISSUE_DAY)
+    issued = book.of_period("2026-10")
+    summary = collection(book.ledger, "2026-10", issued).metadata()
+    [stolen] = [i for i in issued if i.tenant_id == "stolen"]
+    assert summary["payments failed"] == 1
+    assert summary["failed payments"] == f"- {stolen.invoice_number} (stolen): attempt 1, stolen_card"
+    assert summary["invoices pending"] == 4 and summary["collected_usd"] == "0"
