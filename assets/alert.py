@@ -9,6 +9,7 @@ from assets.ingest import usage_events
 from billing.aggregate import live_monthly_totals
 from billing.alerts import evaluate
 from billing.settings import BillingError
+from billing_jobs.failures import step_error
 from billing_jobs.partitions import monthly_partitions
 from resources import BillingStore
 
@@ -116,11 +117,31 @@ def undelivered_alerts_sensor(context: dg.SensorEvaluationContext, billing: Bill
     return dg.SkipReason(f"told the operators of {len(new)} new reasons" if new else "no new delivery failure")
 
 
+# What to do when a job fails, after fixing the cause the email names.
+RERUN = {
+    "ingest_usage": "Fix or replace the file or setting named above (docs/operations.md, \"A broken snapshot file\"). "
+                    "The drop sensor ingests the day again once its files change; or rerun: "
+                    "'billing close --month {month}', or Re-execute the run in the UI.",
+    "month_end_close": "Fix the cause named above, then rerun the month: 'billing close --month {month}', or "
+                       "Re-execute the run in the UI. A rerun never changes a final invoice or charges twice.",
+}
+RERUN_ANY = "Fix the cause named above, then Re-execute the run in the UI."
+
+
 @dg.run_failure_sensor(monitored_jobs=None, default_status=dg.DefaultSensorStatus.RUNNING)
 def notify_operators_of_failure(context: dg.RunFailureSensorContext, billing: BillingStore) -> None:
-    """Tells the operators when a close or ingestion run fails (BILLING_OPERATOR_EMAIL)."""
+    """Tells the operators when a run fails (BILLING_OPERATOR_EMAIL): what failed in the step's own words (the
+    unreadable file and why), what to do, and a link to the run in the Dagster UI (BILLING_DAGSTER_URL)."""
     run = context.dagster_run
     settings = billing.settings()
-    billing.transport().send("email", settings.operator_email, f"Billing run failed: {run.job_name}",
-                             f"Run {run.run_id} of {run.job_name} failed: {context.failure_event.message}",
-                             f"run-failure:{run.run_id}")
+    partition = run.tags.get("dagster/partition") or "-".join(
+        filter(None, (run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end"))))
+    failed_steps = [(event.step_key, step_error(event.step_failure_data.error))
+                    for event in context.get_step_failure_events() if event.step_failure_data.error]
+    what = "\n".join(f"- step {step}: {error}" for step, error in failed_steps) or f"- {context.failure_event.message}"
+    advice = RERUN.get(run.job_name, RERUN_ANY).format(month=partition[:7] or "YYYY-MM")
+    body = (f"The {run.job_name} run{f' of {partition}' if partition else ''} failed.\n\n"
+            f"What failed:\n{what}\n\nWhat to do: {advice}\n\n"
+            f"The run in the Dagster UI: {settings.dagster_url}/runs/{run.run_id}\n")
+    subject = f"Billing run failed: {run.job_name}{f' {partition}' if partition else ''}"
+    billing.transport().send("email", settings.operator_email, subject, body, f"run-failure:{run.run_id}")

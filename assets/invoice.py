@@ -7,6 +7,7 @@ import dagster as dg
 
 from assets.aggregate import monthly_usage
 from billing.aggregate import monthly_totals, read_monthly_usage
+from billing.collection import collection
 from billing.directory import Tenant
 from billing.invoices import ADJUSTMENT, Invoice
 from billing.object_store import pdf_key
@@ -45,6 +46,7 @@ def invoices(context: dg.AssetExecutionContext, billing: BillingStore) -> dg.Mat
         "total_billed_usd": float(sum((i.total for i in issued), Decimal(0))),
         "adjustments": dg.MetadataValue.md("\n".join(
             f"- {o.invoice_id}: {o.difference:+}" for o in adjusted) or "none"),
+        **_collection_metadata(billing, period, issued),
         "preview": dg.MetadataValue.md(_preview(issued)),
     })
 
@@ -54,6 +56,12 @@ def _monthly_totals(billing: BillingStore, period: str) -> dict[str, dict[str, D
     con = warehouse.connect()
     read_monthly_usage(con, warehouse, period)
     return monthly_totals(con)
+
+
+def _collection_metadata(billing: BillingStore, period: str, issued: list[Invoice]) -> dict:
+    metadata = collection(billing.ledger(), period, issued).metadata()
+    metadata["failed payments"] = dg.MetadataValue.md(metadata["failed payments"])
+    return metadata
 
 
 def _preview(issued: list[Invoice], limit: int = 20) -> str:
@@ -111,5 +119,24 @@ def invoice_pdfs(context: dg.AssetExecutionContext, billing: BillingStore) -> dg
                 book.set_pdfs(unrecorded)
                 unrecorded.clear()
     book.set_pdfs(unrecorded)
-    return dg.MaterializeResult(metadata={"rendered": len(todo), "kept": len(book.of_period(period)) - len(todo),
-                                          "store": billing.settings().object_store})
+    issued = book.of_period(period)
+    return dg.MaterializeResult(metadata={"rendered": len(todo), "kept": len(issued) - len(todo),
+                                          "store": billing.settings().object_store,
+                                          "pdfs": dg.MetadataValue.md(_pdf_links(store, issued))})
+
+
+def _pdf_links(store, issued: list[Invoice], limit: int = 5) -> str:
+    """Links to a few PDFs, the largest invoices first (an S3 link is presigned, valid BILLING_PRESIGN_SECONDS)."""
+    largest = sorted((i for i in issued if i.pdf_key), key=lambda i: -i.total)[:limit]
+    links = [f"- [{i.invoice_number}]({store.url(i.pdf_key)}) {i.tenant_id}, {i.total} {i.currency}" for i in largest]
+    more = len([i for i in issued if i.pdf_key]) - len(largest)
+    return "\n".join(links + ([f"- and {more} more: `billing invoices --tenant ID`"] if more > 0 else [])) or "none"
+
+
+@dg.asset_check(asset="invoice_payments", description="The month's collection after charging: invoices by status, "
+                "collected, tax, and the payments that failed (warns when one did).")
+def payments_collected(context: dg.AssetCheckExecutionContext, billing: BillingStore) -> dg.AssetCheckResult:
+    period = context.run.tags["dagster/partition"]
+    metadata = _collection_metadata(billing, period, billing.invoice_book().of_period(period))
+    return dg.AssetCheckResult(passed=metadata["payments failed"] == 0, severity=dg.AssetCheckSeverity.WARN,
+                               metadata=metadata)

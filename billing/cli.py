@@ -8,6 +8,7 @@ import warnings
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from billing import doctor
 from billing.alerts import AlertBook
 from billing.documents import invoice_document
 from billing.figures import month_breakdown, month_usage
@@ -245,6 +246,8 @@ def _render(command: str, document) -> str:
         return document["token"]
     if command == "invoices" and isinstance(document, list):
         return _invoice_rows(document)
+    if command == "doctor":
+        return doctor.render(document)
     if command == "invoice":
         lines = [f"  {line['description']:<70}{line['amount']:>12,.2f}" for line in document["lines"]]
         return "\n".join([_invoice_rows([document]), *lines,
@@ -333,13 +336,16 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--minutes", type=int, default=15, help="lifetime (default 15)")
     token.set_defaults(handler=cmd_token)
 
+    check = commands.add_parser("doctor", help="check every configured part before the first close")
+    check.set_defaults(handler=doctor.command)
+
     demo = commands.add_parser("demo", help="generate a sample month and close it")
     demo.add_argument("--month", default=None, help="YYYY-MM (default: last month)")
     demo.add_argument("--tenants", type=int, default=60)
     demo.set_defaults(handler=cmd_demo)
 
     for sub in (importing, *of_month, invoices, mark_paid, show, method_set, alerts, budgets_set, reports, aging, close,
-                demo, token):
+                check, demo, token):
         sub.add_argument("--json", action="store_true", help="print JSON on stdout")
     return root
 

@@ -84,6 +84,8 @@ class Settings:
     alert_sender: str
     operator_email: str
     invoice_grace_days: int
+    dagster_url: str
+    first_month: str
     seller: Seller = Seller()
     # BILLING_NOW: the moment business dates are taken from (invoices final, payments due, overdue, alerts,
     # month to date); None is the wall clock. Tests set it, and so can an operator rerunning "as of" a day.
@@ -116,6 +118,9 @@ class Settings:
             overdue_grace_days=_int(env, "BILLING_OVERDUE_GRACE_DAYS", 3),
             alert_sender=env.get("BILLING_ALERT_SENDER") or "billing@localhost",
             operator_email=env.get("BILLING_OPERATOR_EMAIL") or "billing-operators@localhost",
+            # The Dagster UI as operators reach it (behind the proxy): run-failure emails link to runs there.
+            dagster_url=(env.get("BILLING_DAGSTER_URL") or "http://127.0.0.1:3000").rstrip("/"),
+            first_month=_month(env, "BILLING_FIRST_MONTH", "2024-01"),
             seller=Seller.from_env(env),
             fixed_now=_moment(env, "BILLING_NOW"),
         )
@@ -133,6 +138,17 @@ def _int(env, name: str, default: int) -> int:
 
 def _lines(env, name: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in (env.get(name) or "").split(";") if line.strip())
+
+
+def _month(env, name: str, default: str) -> str:
+    value = env.get(name) or default
+    try:
+        datetime.strptime(value, "%Y-%m")
+    except ValueError:
+        raise BillingError(f"{name} must be a month YYYY-MM, got {value!r}") from None
+    if len(value) != 7:
+        raise BillingError(f"{name} must be a month YYYY-MM, got {value!r}")
+    return value
 
 
 def _days_list(env, name: str, default: tuple[int, ...]) -> tuple[int, ...]:

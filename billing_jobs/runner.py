@@ -17,6 +17,7 @@ from billing.directory import parse_period
 from billing.ledger import Ledger
 from billing.settings import BillingError, Settings
 from billing.snapshots import SnapshotRoot
+from billing_jobs.failures import step_error
 from billing_jobs.partitions import DAYS_AHEAD, FIRST_DAY
 
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
@@ -158,6 +159,8 @@ def _definitions() -> dg.Definitions:
 
 # The CLI prints its own progress; Dagster's event log stays in the instance for the UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+# The UI says "Manually launched" of any run it did not start; this tag says the CLI started it.
+CLI_TAGS = {"billing/launched_by": "cli"}
 
 
 def _run(instance: dg.DagsterInstance, job_name: str, run_config: dict | None = None, tags: dict | None = None,
@@ -169,7 +172,7 @@ def _run(instance: dg.DagsterInstance, job_name: str, run_config: dict | None = 
     # The pid and host let the next command tell a run whose process died from one still going.
     owner = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     result = job.execute_in_process(instance=instance, raise_on_error=False, run_config={**QUIET, **(run_config or {})},
-                                    run_id=run_id, tags={**(tags or {}), **owner}, **kwargs)
+                                    run_id=run_id, tags={**CLI_TAGS, **(tags or {}), **owner}, **kwargs)
     if not result.success:
         raise BillingError(f"{job_name} run {result.run_id} failed: {_failure(result)}")
     return result
@@ -195,10 +198,7 @@ def _listener(instance: dg.DagsterInstance, progress):
 def _failure(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            while error.cause is not None:  # the user's error, not Dagster's wrapper
-                error = error.cause
-            return error.message.strip().splitlines()[-1].removeprefix("billing.settings.BillingError: ")
+            return step_error(event.step_failure_data.error)
     return "see the run in the Dagster UI"
 
 

@@ -80,7 +80,11 @@ class StripeResource(dg.ConfigurableResource):
     def client(self):
         import stripe
 
+        from billing.stripe_pacing import PacedHTTPClient, requests_per_second
+
         if not self.api_key:
             return None
         base_addresses = {"api": self.api_base} if self.api_base else None
-        return stripe.StripeClient(self.api_key, base_addresses=base_addresses, max_network_retries=2)
+        # Paced under Stripe's rate limit, retrying 429s (billing/stripe_pacing.py); the SDK retries the rest.
+        return stripe.StripeClient(self.api_key, base_addresses=base_addresses, max_network_retries=2,
+                                   http_client=PacedHTTPClient(requests_per_second(self.api_key)))

@@ -1,5 +1,7 @@
 """Budget alerts: thresholds at their exact boundaries, once each, on the right channels to the right people,
 delivered through SES and SNS (moto) with retries, forecasts ahead of time, and the Dagster sensor."""
+import email
+import email.policy
 import json
 import urllib.request
 from datetime import datetime, timezone
@@ -183,5 +185,6 @@ def test_operators_hear_of_a_failed_run(billing_home):
         ).for_run_failure()
         notify_operators_of_failure(context)
     [mail] = (billing_home / "outbox" / "email").iterdir()
-    text = mail.read_text()
-    assert "To: billing-operators@localhost" in text and "month_end_close" in text and result.run_id in text
+    message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "billing-operators@localhost" and "month_end_close" in message["Subject"]
+    assert "- step breaks: RuntimeError: disk full" in message.get_content() and result.run_id in message.get_content()
