@@ -50,7 +50,9 @@ def usage_events(context: dg.AssetExecutionContext, config: IngestConfig, billin
     A day without a folder is left as it was.
     """
     snapshots = billing.snapshots()
-    snapshots.check()
+    strays = snapshots.strays()  # what is under the root but not in a day folder: never read, so said
+    for stray in strays:
+        context.log.warning(stray)
     warehouse = billing.warehouse()
     tenant_ids = [tenant.tenant_id for tenant in billing.ledger().tenants()]
     con = warehouse.connect()
@@ -77,6 +79,7 @@ def usage_events(context: dg.AssetExecutionContext, config: IngestConfig, billin
         "quarantined": sum(r.quarantined for r in ingested),
         **{f"quarantined: {reason}": count for reason, count in sorted(reasons.items())},
         "days": dg.MetadataValue.md(_summary_table(results)),
+        "warnings": dg.MetadataValue.json(strays),
     })
 
 

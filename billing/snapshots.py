@@ -1,4 +1,9 @@
-"""The snapshot root: `<root>/dt=YYYY-MM-DD/part-*.{parquet,csv,jsonl}` in a folder or under s3://bucket/prefix."""
+"""The snapshot root: `<root>/dt=YYYY-MM-DD/part-*.{parquet,csv,jsonl}` in a folder or under s3://bucket/prefix.
+
+Nothing under the root is skipped without a word: an entry at the root that is not a day folder is a
+warning (`strays`), a sub-folder or an unknown file in a day folder fails that day's ingestion. Only hidden
+and marker entries (`.x`, `_SUCCESS`, `_temporary`) are not data and are passed over.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -9,10 +14,31 @@ from pathlib import Path
 
 import duckdb
 
-from billing.settings import BillingError
+from billing.settings import BillingError, shown
 
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
-DAY_FOLDER = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
+# ASCII digits only and nothing after the date (not even a newline): matched whole, with fullmatch.
+DAY_FOLDER = re.compile(r"dt=([0-9]{4}-[0-9]{2}-[0-9]{2})", re.ASCII)
+# DuckDB's readers take every path as a glob pattern; each of these in a class of its own is itself.
+GLOB_CHARACTERS = re.compile(r"([\[*?])")
+
+
+def literal(uri: str) -> str:
+    """`uri` as a pattern that DuckDB's readers match to that one file only: `part-[1].csv` would read
+    `part-1.csv`, and `*` or `?` other files too."""
+    return GLOB_CHARACTERS.sub(r"[\1]", uri)
+
+
+def _is_data(name: str) -> bool:
+    return not name.startswith((".", "_"))  # hidden and marker entries: .DS_Store, _SUCCESS, _temporary/
+
+
+def _day(name: str) -> date | None:
+    match = DAY_FOLDER.fullmatch(name)
+    try:
+        return date.fromisoformat(match.group(1)) if match else None
+    except ValueError:  # dt=2026-09-31
+        return None
 
 
 @dataclass(frozen=True)
@@ -50,23 +76,34 @@ class SnapshotRoot:
         if not exists:
             raise BillingError(f"snapshot root {self.root} does not exist (set BILLING_SNAPSHOT_ROOT)")
 
+    def _entries(self, folder: str) -> list[tuple[str, str, dict]]:
+        """(name, kind, details) of each data entry of a folder, by name: kind is file, folder or other (a
+        device, a socket, a broken link); details hold size and modified of a file."""
+        entries = []
+        if self.is_s3:
+            for entry in self._fs.ls(folder, detail=True):
+                kind = {"file": "file", "directory": "folder"}.get(entry.get("type"), "other")
+                entries.append((entry["name"].rstrip("/").rsplit("/", 1)[-1], kind,
+                                {"size": int(entry.get("size") or 0),
+                                 "modified": str(entry.get("ETag") or entry.get("LastModified"))}))
+        else:
+            for entry in Path(folder).iterdir():
+                kind = "file" if entry.is_file() else "folder" if entry.is_dir() else "other"
+                stat = entry.stat() if kind == "file" else None
+                entries.append((entry.name, kind, {"size": stat.st_size, "modified": str(stat.st_mtime_ns)} if stat else {}))
+        return sorted((entry for entry in entries if _is_data(entry[0])), key=lambda entry: entry[0])
+
     def days(self) -> list[date]:
         """The days that have a folder, in order."""
         self.check()
-        names = (
-            [entry.rsplit("/", 1)[-1] for entry in self._fs.ls(self.root, detail=False)]
-            if self.is_s3
-            else [entry.name for entry in Path(self.root).iterdir() if entry.is_dir()]
-        )
-        found = []
-        for name in names:
-            match = DAY_FOLDER.match(name)
-            if match:
-                try:
-                    found.append(date.fromisoformat(match.group(1)))
-                except ValueError:
-                    continue
-        return sorted(found)
+        return sorted(day for name, kind, _ in self._entries(self.root) if kind == "folder" and (day := _day(name)))
+
+    def strays(self) -> list[str]:
+        """What the root holds besides day folders (and hidden or marker entries): never read, so reported."""
+        self.check()
+        return [f"snapshot root: {shown(name)} is not a day folder dt=YYYY-MM-DD; its files are not ingested"
+                if kind == "folder" else f"snapshot root: {shown(name)} is not in a day folder dt=YYYY-MM-DD; not ingested"
+                for name, kind, _ in self._entries(self.root) if kind != "folder" or _day(name) is None]
 
     def folder(self, day: date) -> str:
         return f"{self.root}/dt={day.isoformat()}"
@@ -74,23 +111,16 @@ class SnapshotRoot:
     def files(self, day: date) -> list[SnapshotFile] | None:
         """The data files of a day, sorted by name; None when the day has no folder."""
         folder = self.folder(day)
-        if self.is_s3:
-            if not self._fs.isdir(folder):
-                return None
-            entries = [
-                SnapshotFile(f"s3://{entry['name']}", int(entry.get("size", 0)), str(entry.get("ETag") or entry.get("LastModified")))
-                for entry in self._fs.ls(folder, detail=True) if entry.get("type") == "file"
-            ]
-        else:
-            path = Path(folder)
-            if not path.is_dir():
-                return None
-            entries = [
-                SnapshotFile(str(entry), entry.stat().st_size, str(entry.stat().st_mtime_ns))
-                for entry in path.iterdir() if entry.is_file()
-            ]
-        # Hidden and marker files (.DS_Store, _SUCCESS) are not data.
-        return sorted((f for f in entries if not f.name.startswith((".", "_"))), key=lambda f: f.name)
+        if not (self._fs.isdir(folder) if self.is_s3 else Path(folder).is_dir()):
+            return None
+        files = []
+        for name, kind, details in self._entries(folder):
+            if kind != "file":
+                what = "a sub-folder" if kind == "folder" else "not a regular file"
+                raise BillingError(f"snapshot folder {folder}: {shown(name)} is {what}; a day's snapshot files lie "
+                                   "in its folder itself (move or remove it)")
+            files.append(SnapshotFile(f"{folder}/{name}", details["size"], details["modified"]))
+        return files
 
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         if self._fs is not None:

@@ -215,13 +215,16 @@ def ingest(settings: Settings, instance: dg.DagsterInstance, progress=lambda mes
     if not Ledger(settings.ledger_url).tenants():
         raise BillingError("the ledger has no tenants: run 'billing tenants import FILE' first")
     last = settings.today() + timedelta(days=DAYS_AHEAD)
-    days = SnapshotRoot(settings.snapshot_root, settings.aws_endpoint_url).days()
+    snapshots = SnapshotRoot(settings.snapshot_root, settings.aws_endpoint_url)
+    days, strays = snapshots.days(), snapshots.strays()  # strays: not in a day folder, so never read: said
+    for stray in strays:
+        progress(f"warning: {stray}")
     outside = [d for d in days if not FIRST_DAY <= d.isoformat() <= last.isoformat()]
     if outside:
         raise BillingError(f"snapshot folder dt={outside[0]} is outside the days billing accepts ({FIRST_DAY} to {last})")
     if not days:
         progress("no day folders to ingest")
-        return {"run_id": None}
+        return {"run_id": None, "warnings": strays}
     progress(f"ingesting day folders {days[0]} to {days[-1]} (unchanged days are skipped)")
     result = _run(instance, "ingest_usage",
                   tags={"dagster/asset_partition_range_start": days[0].isoformat(),
@@ -230,7 +233,7 @@ def ingest(settings: Settings, instance: dg.DagsterInstance, progress=lambda mes
     # Every partition of a single-run range carries the same metadata: the run's counts.
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     counts = {name: value.value for name, value in metadata.items() if isinstance(value.value, int)}
-    return {"run_id": result.run_id, **counts}
+    return {"run_id": result.run_id, **counts, "warnings": strays}
 
 
 def close_month(settings: Settings, period: str, progress=lambda message: None) -> dict:

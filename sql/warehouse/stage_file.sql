@@ -1,12 +1,13 @@
--- Normalise snapshot files (exposed as the view snapshot_file, with each row's `snapshot_uri` and `source_row`)
--- into `staged`, with their arrival day (the dt= folder), the first rule each row breaks (NULL when it breaks
+-- Normalise snapshot files (exposed as the view snapshot_file, with each row's `snapshot_uri`, `source_row` and
+-- `read_problem`: why the reader found the row ambiguous, or NULL) into `staged`, with their arrival day (the dt= folder), the first rule each row breaks (NULL when it breaks
 -- none) and its dedup keys.
 -- Text timestamps must carry a time of day and a UTC offset right after it (Z, or hours up to 23 and minutes up
 -- to 59; RFC 3339 allows a lower case t and z); typed Parquet timestamps without a zone are UTC. The usage day
 -- is the UTC date of occurred_at, taken from its epoch (a cast of TIMESTAMPTZ to DATE costs a time zone lookup).
 -- Tenant, service, metric and workload are cast to their enums (ingest_tables.sql): NULL when not on the list.
 -- The raw text of a value is kept only where it could not be parsed or is not on its list. The content hash
--- is of the text, so that it does not depend on an enum's codes.
+-- is of the text, so that it does not depend on an enum's codes. An id with a NUL in it is ambiguous (C code,
+-- and many a tool, reads it cut at the NUL) and quarantined.
 INSERT INTO staged
 SELECT arrival_day, source_file, source_row, event_id, occurred_at, make_timestamp(epoch_us(occurred_at))::DATE,
        tenant_id, user_id, service, metric, workload, quantity,
@@ -17,7 +18,9 @@ SELECT arrival_day, source_file, source_row, event_id, occurred_at, make_timesta
        CASE WHEN workload IS NULL THEN workload_text END,
        CASE WHEN quantity IS NULL THEN raw_quantity::VARCHAR END,
        CASE
+           WHEN read_problem IS NOT NULL THEN read_problem
            WHEN event_id IS NULL THEN 'missing event_id'
+           WHEN contains(event_id, chr(0)) OR contains(user_id, chr(0)) THEN 'NUL character in an id'
            WHEN occurred_at IS NULL THEN 'bad timestamp'
            WHEN tenant_id IS NULL THEN 'unknown tenant'
            WHEN service IS NULL THEN 'unknown service'
@@ -50,7 +53,8 @@ FROM (
                NULLIF(trim(workload::VARCHAR), '') AS workload_text,
                try_cast(quantity AS DECIMAL(38, 9)) AS quantity,
                occurred_at AS raw_occurred_at,
-               quantity AS raw_quantity
+               quantity AS raw_quantity,
+               read_problem
         FROM snapshot_file
     )
 )
