@@ -157,18 +157,21 @@ class FinanceBook:
     def collections(self, period: str) -> Report:
         return build_collections(self.payments(period))
 
+    def _unpaid(self, as_of: date) -> tuple[list, list]:
+        """Unpaid final invoices issued by `as_of`, and the payments recorded on them."""
+        return (self._rows("finance_unpaid_invoices", {"as_of": as_of.isoformat()}),
+                self._rows("finance_payments", {"first_period": "0000-00", "last_period": "9999-99",
+                                                "issued_by": as_of.isoformat(), "unpaid_only": 1}))
+
     def ar_aging(self, as_of: date, tenants: dict[str, Tenant]) -> Report:
-        unpaid = self._rows("finance_unpaid_invoices", {"as_of": as_of.isoformat()})
-        paid = _collected(self._rows("finance_payments", {"first_period": "0000-00", "last_period": "9999-99",
-                                                          "issued_by": as_of.isoformat(), "unpaid_only": 1}))
-        return build_ar_aging(unpaid, paid, tenants, as_of)
+        unpaid, payments = self._unpaid(as_of)
+        return build_ar_aging(unpaid, _collected(payments), tenants, as_of)
 
     def open_balances(self, as_of: date) -> Decimal:
-        """Every unpaid final invoice issued by `as_of`, less what was collected on it: what AR aging must add up to."""
-        totals = sum((Decimal(row.total) for row in self._rows("finance_unpaid_invoices", {"as_of": as_of.isoformat()})), ZERO)
-        payments = self._rows("finance_payments", {"first_period": "0000-00", "last_period": "9999-99",
-                                                   "issued_by": as_of.isoformat(), "unpaid_only": 1})
-        return totals - sum((_amount(p) for p in payments if p.status in COLLECTED), ZERO)
+        """What AR aging must add up to, summed another way: the unpaid invoices' totals less all collected on them."""
+        unpaid, payments = self._unpaid(as_of)
+        return (sum((Decimal(row.total) for row in unpaid), ZERO)
+                - sum((_amount(p) for p in payments if p.status in COLLECTED), ZERO))
 
     def adjustments(self, period: str) -> Report:
         first, _ = month_bounds(period)

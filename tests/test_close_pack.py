@@ -3,6 +3,7 @@ bytes on a rerun; and neither is written when a reconciliation check fails."""
 import io
 import subprocess
 from datetime import datetime
+from decimal import Decimal as D
 
 import dagster as dg
 import openpyxl
@@ -71,3 +72,21 @@ def test_the_summary_pdf_shows_the_month_s_figures_with_charts(ledger_of_four_mo
         assert heading in text, heading
     assert "unknown tenant" in text and "2026-07" in text and "90+" in text
     assert data.count(b"/Subtype /Image") == 0  # the charts are vector drawings, not pictures
+
+
+def test_markup_in_the_summary_s_text_renders_as_text():
+    from dataclasses import replace
+    from datetime import date
+
+    from billing.close_pack import summary_pdf
+    from billing.finance import ADJUSTMENTS, TEMPLATES, close_totals
+
+    reports = {template.name: template for template in TEMPLATES}  # every report empty
+    reports["adjustments"] = replace(ADJUSTMENTS, rows=[{
+        "invoice_id": "in_1", "tenant_id": "acme", "period_adjusted": "2026-09", "amount": D("-12.50"),
+        "reason": '<img src="file:///etc/hostname"><b>late usage</b>', "adjustment_id": "adj_1",
+        "recorded_at": date(2026, 10, 5), "applied_invoice_id": None}])
+    data = summary_pdf("2026-10", date(2026, 11, 1), reports, close_totals(reports), [], None)
+    text = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    assert '<img src="file:///etc/hostname"><b>late usage</b>' in text and "-$12.50" in text
+    assert "No invoices this month." in text and "No usage was quarantined this month." in text
