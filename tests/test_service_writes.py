@@ -167,6 +167,8 @@ def test_a_plan_change_request_approved_takes_effect_and_a_directory_import_keep
     plan = call(client, "GET", "/tenants/beta/plan", tokens.user("beta-billing_contact")).json()
     assert request_id in [r["request_id"] for r in plan["pending_requests"]]
     assert call(client, "POST", f"/plan-change-requests/{request_id}/approve", tokens.user("beta-tenant_admin")).status_code == 403
+    elsewhere = call(client, "POST", f"/plan-change-requests/{request_id}/approve", tokens.user("acme-tenant_admin"))
+    assert elsewhere.status_code == 404 and "beta" not in elsewhere.text  # nothing said of whose request it is
     approved = call(client, "POST", f"/plan-change-requests/{request_id}/approve", tokens.platform_admin("olga"))
     assert approved.status_code == 200 and approved.json()["decided_by"] == "olga"
     assert call(client, "POST", f"/plan-change-requests/{request_id}/reject", tokens.platform_admin()).status_code == 422
