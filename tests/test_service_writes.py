@@ -222,3 +222,14 @@ def test_operators_list_invoices_overdue_first_and_record_a_wire_with_the_actor_
     assert actors == {"olga"}
     again = call(client, "POST", f"/tenants/big/invoices/{number}/mark-paid", tokens.platform_admin(), {"reference": "W"})
     assert again.status_code == 422 and "already paid" in again.json()["detail"]
+
+
+def test_ach_is_for_us_tenants_only(client, writable, stripe_client):
+    _, home, tokens = writable
+    Metering(home).import_tenants(tenant("euro", country="DE", users=people("euro")))
+    admin = tokens.user("euro-tenant_admin")
+    for method, path, body in [("POST", "/tenants/euro/payment-method/setup-intent", {"type": "ach"}),
+                               ("PUT", "/tenants/euro/payment-method", {"type": "ach", "stripe_payment_method": "pm_usBankAccount"})]:
+        response = call(client, method, path, admin, body)
+        assert response.status_code == 422 and "'ach' is for US tenants only" in response.json()["detail"], response.text
+    assert call(client, "POST", "/tenants/euro/payment-method/setup-intent", admin, {"type": "card"}).status_code == 201
