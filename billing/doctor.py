@@ -13,6 +13,7 @@ from typing import Callable
 import sqlalchemy as sa
 
 from billing.ledger import MIGRATIONS, Ledger
+from billing.money import dumps
 from billing.object_store import open_object_store
 from billing.settings import BillingError, Settings
 from billing.snapshots import SnapshotRoot
@@ -222,8 +223,6 @@ def command(args, settings: Settings) -> list[dict]:
 
 
 def _json(checks: list[Check]) -> str:
-    from billing.money import dumps
-
     return dumps([asdict(check) for check in checks])
 
 

@@ -81,8 +81,7 @@ def production(postgres_url, postgres_server, tmp_path):
     return env, home
 
 
-def test_the_example_environment_sets_what_the_units_and_the_instance_read(production):
-    env, _ = production
+def test_the_example_environment_sets_what_the_units_and_the_instance_read():
     example = env_file(DEPLOY / "billing.env.example")
     dagster_yaml = (DEPLOY / "dagster.yaml").read_text()
     assert {name for name in example if name.startswith("DAGSTER_PG_")} == {
