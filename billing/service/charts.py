@@ -10,8 +10,13 @@ BAR = "#1d4ed8"  # 6.7:1 on white (WCAG AA for graphics needs 3:1)
 AXIS = "#4b5563"
 
 
-def _number(value: Decimal) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+def number(value: Decimal | int | float) -> str:
+    """A figure as people read it: thousands separated, no exponent, no trailing zeros (1.5E+6: 1,500,000)."""
+    return format(Decimal(str(value)).normalize(), ",f")
+
+
+def usd(value: Decimal) -> str:
+    return f"${Decimal(str(value)):,.2f}"
 
 
 def daily_bars(title: str, points: list[tuple[str, Decimal]], width: int = 320, height: int = 96) -> Markup:
@@ -23,7 +28,7 @@ def daily_bars(title: str, points: list[tuple[str, Decimal]], width: int = 320, 
         bar_height = float(value / top) * (height - 16)
         bars.append(f'<rect class="bar" x="{index * step + 1:.1f}" y="{height - 14 - bar_height:.1f}" '
                     f'width="{max(step - 2, 1):.1f}" height="{bar_height:.1f}" fill="{BAR}">'
-                    f'<title>{escape(label)}: {escape(_number(value))}</title></rect>')
+                    f'<title>{escape(label)}: {escape(number(value))}</title></rect>')
     first, last = (points[0][0], points[-1][0]) if points else ("", "")
     return Markup(
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="none" '
@@ -44,7 +49,7 @@ def horizontal_bars(title: str, points: list[tuple[str, Decimal]], unit: str = "
     for index, (label, value) in enumerate(points):
         y = index * row
         length = max(float(value / top) * span, 0)
-        text = f"{unit}{_number(value)}"
+        text = usd(value) if unit == "$" else f"{number(value)} {unit}"
         rows.append(f'<text x="0" y="{y + 15}" font-size="12" fill="#111827">{escape(label)}</text>'
                     f'<rect class="bar" x="{label_width}" y="{y + 4}" width="{length:.1f}" height="14" fill="{BAR}">'
                     f'<title>{escape(label)}: {escape(text)}</title></rect>'

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from billing.documents import invoice_document
 from billing.invoices import Invoice as LedgerInvoice
 from billing.service.app import Service
-from billing.service.charts import daily_bars, horizontal_bars
+from billing.service.charts import daily_bars, horizontal_bars, number, usd
 from billing.service.identity import Caller, directory_roles
 from billing.service.models import (BudgetIn, CostBreakdown, Invoice, PaymentMethodIn, PlanChangeIn, SetupIntentIn,
                                     UsageMetrics)
@@ -37,6 +37,7 @@ HERE = Path(__file__).parent
 ROOT = "/billing"
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True,
                         lstrip_blocks=True)
+templates.filters.update(number=number, usd=usd)
 
 # The five categories of the seed's Usage metering table: (label, UsageMetrics field, unit).
 CATEGORIES = (("LLM tokens", "llm_tokens", "tokens"), ("SQL queries", "queries", "queries"),
