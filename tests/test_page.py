@@ -32,7 +32,9 @@ WIDTHS = (375, 1440)
 def page_home(tmp_path_factory) -> Path:
     from billing.alerts import AlertBook, evaluate
     from billing.aggregate import live_monthly_totals
+    from billing.invoices import InvoiceBook
     from billing.ledger import Ledger
+    from billing.payments import Payments
     from billing.price_book import load_price_book
     from billing.warehouse import Warehouse
 
@@ -46,6 +48,8 @@ def page_home(tmp_path_factory) -> Path:
     beta = ledger.tenant("beta")
     totals = live_monthly_totals(Warehouse(metering.settings.warehouse_dir).connect(), "2026-11", "beta")["beta"]
     now = metering.settings.now()
+    book = InvoiceBook(ledger)  # beta's October invoice is past due: overdue, as the close's dunning leaves it
+    Payments(book, None).mark_overdue([book.of_tenant_period("beta", "2026-10")], metering.settings.today())
     AlertBook(ledger).record(beta, "2026-11", evaluate(beta, "2026-11", totals, load_price_book(metering.settings.price_book), now), now)
     return home
 
@@ -105,7 +109,7 @@ def test_tenant_admin_reads_usage_downloads_a_pdf_and_requests_a_plan_change(sig
     usage = page.locator("#usage")
     assert usage.locator(".meter").count() == 5
     tokens = usage.locator('[data-category="llm_tokens"]')
-    assert "1,500,000 / 5,000,000 tokens" in tokens.inner_text() and "30.0 %" in tokens.inner_text()
+    assert "1,500,000 / 5,000,000 tokens" in tokens.inner_text() and "30.0\u00a0%" in tokens.inner_text()
     assert usage.locator("time").get_attribute("datetime")  # the moment of the last ingestion
     assert tokens.locator("svg rect.bar").count() == 29  # one bar a day, 1 to 29 November
     assert "2026-11-02: 1,200,000" in tokens.locator("svg rect.bar title").nth(1).text_content()
@@ -162,7 +166,7 @@ def test_platform_admin_approves_a_request_and_the_plan_overview_shows_it(sign_i
     assert "olga (platform admin)" in operator.locator("header").inner_text()
     statuses = operator.locator("#all-invoices tbody tr td .status").all_inner_texts()
     assert {"acme", "beta", "big"} <= set(operator.locator("#all-invoices tbody tr td:nth-child(2)").all_inner_texts())
-    assert statuses == sorted(statuses, key=lambda s: {"Overdue": 0, "Pending": 1, "Paid": 2}[s])  # overdue first
+    assert statuses[0] == "Overdue" and statuses == sorted(statuses, key=["Overdue", "Pending", "Paid"].index)
     operator.click('#requests button[aria-label="Approve professional for beta"]')
     assert "Request approved" in operator.locator(".notice").inner_text()
     operator.click('a:text("beta Inc")')

@@ -55,5 +55,5 @@ def horizontal_bars(title: str, points: list[tuple[str, Decimal]], unit: str = "
                     f'<title>{escape(label)}: {escape(text)}</title></rect>'
                     f'<text x="{width}" y="{y + 15}" font-size="12" fill="#111827" text-anchor="end">{escape(text)}</text>')
     height = max(len(points), 1) * row
-    return Markup(f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
+    return Markup(f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
                   f'aria-label="{escape(title)}"><title>{escape(title)}</title>{"".join(rows)}</svg>')
