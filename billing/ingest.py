@@ -226,3 +226,11 @@ def ingest_days(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, snapshots:
     if batch:
         ingest_batch()
     return results
+
+
+def stage_days(con: duckdb.DuckDBPyConnection, snapshots: SnapshotRoot, days: list[date], tenant_ids: list[str]) -> None:
+    """The snapshot rows of arrival days read again into `staged`, as ingestion reads them, to find which file
+    and row a billed event came from (the warehouse keeps a billed row's file and row, not its content)."""
+    prepare_ingest(con, snapshots, tenant_ids)
+    for day in days:
+        _stage(con, snapshots.files(day) or [])

@@ -1,6 +1,7 @@
 """The Billing Service served by uvicorn on loopback (`billing serve`), on a ledger, warehouse and object store
 with three tenants: acme (professional, US, card), beta (starter) and big (enterprise, invoice), each with a
-tenant admin, a billing contact and a member, usage in November 2026 and final invoices for October."""
+tenant admin, a billing contact and a member, usage in November 2026, final invoices for October with their
+PDFs, and the draft invoices of acme and big (storage above enterprise's 1 TB) for November so far."""
 from __future__ import annotations
 
 import os
@@ -44,10 +45,12 @@ def seed(home: Path) -> Metering:
         event("e3", "2026-11-02T12:00:00Z", "acme", "storage_gb", "40.5", user_id=None),
         event("e4", "2026-11-02T13:00:00Z", "beta", "api_requests", "5000", user_id="beta-member"),
         event("bad", "2026-11-02T13:00:00Z", "acme", "llm_tokens", "-5"),
+        event("s1", "2026-11-02T23:00:00Z", "big", "storage_gb", "1030.25", user_id=None),
     ])
     metering.write("2026-11-03", [
         event("e5", "2026-11-03T09:00:00Z", "acme", "llm_tokens", "300000", user_id="acme-tenant_admin"),
         event("e6", "2026-11-03T09:30:00Z", "acme", "compute_minutes", "90", user_id="acme-member"),
+        event("s2", "2026-11-03T23:00:00Z", "big", "storage_gb", "1000", user_id=None),
     ])
     metering.ingest("2026-11-02", "2026-11-03")
     ledger = Ledger(metering.settings.ledger_url)
@@ -55,6 +58,14 @@ def seed(home: Path) -> Metering:
     price_book = load_price_book(metering.settings.price_book)
     for t in ledger.tenants():
         book.record(t, rate(t, "2026-10", {"sql_queries": D(100_250)}, price_book), OCTOBER_CLOSE)
+    # November so far, as a draft: the usage above behind its lines
+    from billing.aggregate import live_monthly_totals
+    from billing.warehouse import Warehouse
+
+    totals = live_monthly_totals(Warehouse(metering.settings.warehouse_dir).connect(), "2026-11")
+    for tenant_id in ("acme", "big"):
+        drafted = ledger.tenant(tenant_id)
+        book.record(drafted, rate(drafted, "2026-11", totals[tenant_id], price_book), datetime.fromisoformat(NOW))
     store, keys = FolderStore(metering.settings.object_store), {}
     for invoice in book.of_period("2026-10"):
         keys[invoice.invoice_id] = pdf_key(invoice.period, invoice.invoice_id)

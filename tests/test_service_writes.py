@@ -46,7 +46,7 @@ def new_budget(client, tokens, tenant_id):
 
 
 def invoice_number(client, tokens, tenant_id):
-    return call(client, "GET", f"/tenants/{tenant_id}/invoices", tokens.platform_admin()).json()[0]["invoice_number"]
+    return call(client, "GET", f"/tenants/{tenant_id}/invoices", tokens.platform_admin()).json()[-1]["invoice_number"]
 
 
 CURRENT_PLAN = {OWN: "professional", OTHER: "starter"}
@@ -201,8 +201,9 @@ def test_operators_list_invoices_overdue_first_and_record_a_wire_with_the_actor_
     server, home, tokens = writable
     ledger = Ledger(Metering(home).settings.ledger_url)
     with ledger.engine.begin() as con:
-        con.exec_driver_sql("UPDATE invoices SET status = 'overdue' WHERE tenant_id = 'big'")
+        con.exec_driver_sql("UPDATE invoices SET status = 'overdue' WHERE tenant_id = 'big' AND period = '2026-10'")
     listed = call(client, "GET", "/invoices?month=2026-10", tokens.platform_admin()).json()
+    assert len(listed) == 3
     assert listed[0]["tenant_id"] == "big" and listed[0]["status"] == "overdue"
     overdue = call(client, "GET", "/invoices?status=overdue", tokens.platform_admin()).json()
     assert [i["tenant_id"] for i in overdue] == ["big"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import stripe
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -27,7 +28,7 @@ from billing.settings import BillingError, Settings
 from billing.sql import query
 from billing.service.identity import Caller, IdentityConfig, IdentityUnavailable, Unauthenticated, Verifier
 from billing.service.models import Problem
-from billing.service.policy import API, authorize, rule_of
+from billing.service.policy import API, authorize, methods_of, rule_of
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("billing.service")
@@ -70,7 +71,7 @@ def service(request: Request) -> Service:
 
 
 def _problem(status: int, detail: str, headers: dict | None = None) -> JSONResponse:
-    title = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    title = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
              422: "Unprocessable Content", 503: "Service Unavailable"}.get(status, "Error")
     line = " ".join(str(detail).split()) or title  # one line, always
     return JSONResponse(Problem(title=title, status=status, detail=line).model_dump(), status_code=status,
@@ -85,8 +86,11 @@ def _validation_detail(error: RequestValidationError) -> str:
 
 def _install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def http_problem(_request, error: StarletteHTTPException):
-        return _problem(error.status_code, error.detail, getattr(error, "headers", None))
+    async def http_problem(request: Request, error: StarletteHTTPException):
+        headers = getattr(error, "headers", None)
+        if error.status_code == 405:  # every method of the path, not only those of the route matched first
+            headers = {**(headers or {}), "Allow": ", ".join(methods_of(request.url.path.removeprefix(API)))}
+        return _problem(error.status_code, error.detail, headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_problem(_request, error: RequestValidationError):
@@ -106,8 +110,27 @@ def _install_problem_handlers(app: FastAPI) -> None:
         return _problem(500, f"internal error: {type(error).__name__}")
 
 
+OPEN_PATHS = frozenset({f"{API}/openapi.json", f"{API}/docs"})
+
+
+def _install_authentication(app: FastAPI) -> None:
+    """Who is asking, at the door: a request under /api/v1 (but the OpenAPI document and its page) without a
+    token that verifies is refused with 401 before its parameters or body are read. What it may do is decided
+    after routing, by policy.authorize."""
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next):
+        if request.url.path.startswith(API) and request.url.path not in OPEN_PATHS:
+            try:
+                request.state.caller = await run_in_threadpool(request.app.state.service.caller,
+                                                               request.headers.get("authorization"))
+            except HTTPException as error:
+                return _problem(error.status_code, error.detail, error.headers)
+        return await call_next(request)
+
+
 PROBLEMS = {status: {"model": Problem, "content": {PROBLEM: {}}, "description": description}
-            for status, description in ((401, "no token, or one that does not verify"),
+            for status, description in ((400, "a body that cannot be parsed"),
+                                        (401, "no token, or one that does not verify"),
                                         (403, "an action the caller's role may not take in its own tenant"),
                                         (404, "a tenant or document the caller may not see"),
                                         (422, "a request that breaks a rule"))}
@@ -138,6 +161,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[APIRouter,
     app.state.service = Service(settings, ledger, InvoiceBook(ledger, settings.invoice_grace_days),
                                 load_price_book(settings.price_book), Verifier(IdentityConfig.from_env(settings)))
     _install_problem_handlers(app)
+    _install_authentication(app)
     for router in (*routers(), *extra_routers):
         app.include_router(router, prefix=API, dependencies=[Depends(authorize)], responses=PROBLEMS)
     check_every_route_has_a_rule(app)

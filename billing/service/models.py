@@ -264,3 +264,45 @@ class AuditEntry(Document):
     details: str | None
     before: dict | list | str | None
     after: dict | list | str | None
+
+
+# -- Explain a line ----------------------------------------------------------------------------------------
+class ExplainedDay(Document):
+    usage_day: date
+    quantity: Number = Field(description="counters summed; storage the day's largest reading")
+    events: int
+
+
+class SourceFile(Document):
+    arrival_day: date
+    source_file: str
+    rows: int = Field(description="billed rows of this file behind the line")
+    first_rows: list[int] = Field(description="the first of them (1-based row numbers)")
+
+
+class QuarantinedRow(Document):
+    arrival_day: date
+    source_file: str
+    source_row: int
+    reason: str
+    event_id: str | None
+    occurred_at: str | None
+    user_id: str | None
+    service: str | None
+    metric: str | None
+    workload: str | None
+    quantity: str | None
+
+
+class LineExplanation(Document):
+    invoice_id: str
+    tenant_id: str
+    period: str
+    position: int
+    line: InvoiceLine
+    usage_metric: str | None = Field(description="null: a fixed charge (base price, seats) or an adjustment")
+    daily: list[ExplainedDay]
+    events: int = Field(description="usage events counted")
+    sources: list[SourceFile]
+    quarantined_count: int
+    quarantined: list[QuarantinedRow] = Field(description="the tenant's rows of the month's folders not billed (first 100)")

@@ -7,6 +7,7 @@ take in its own tenant. Members (`role: member`) have no billing access: 403 in 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
@@ -52,6 +53,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/tenants/{tenant_id}/invoices"): Rule("View invoices"),
     ("GET", "/tenants/{tenant_id}/invoices/{invoice_id}"): Rule("View invoices"),
     ("GET", "/tenants/{tenant_id}/invoices/{invoice_id}/pdf"): Rule("View invoices"),
+    ("GET", "/tenants/{tenant_id}/invoices/{invoice_id}/lines/{position}/explain"): Rule("View invoices"),
+    ("GET", "/tenants/{tenant_id}/invoice-pdfs"): Rule("View invoices"),
+    ("GET", "/tenants/{tenant_id}/usage/csv"): Rule("View usage"),
     ("PUT", "/tenants/{tenant_id}/plan"): Rule("Update plan"),
     ("POST", "/tenants/{tenant_id}/plan-change-requests"): Rule("Update plan", ASK),
     ("POST", "/plan-change-requests/{request_id}/approve"): Rule("Update plan"),
@@ -72,6 +76,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
 
 def rule_of(method: str, path: str) -> Rule | None:
     return ROUTES.get((method, path))
+
+
+def methods_of(path: str) -> list[str]:
+    """The methods a concrete path under /api/v1 answers (for the Allow header of a 405)."""
+    return sorted({method for method, template in ROUTES
+                   if re.fullmatch(re.sub(r"\\{[a-z_]+\\}", "[^/]+", re.escape(template)), path)})
 
 
 def grade(caller: Caller, action: str, tenant_id: str | None) -> str:
@@ -117,7 +127,7 @@ def authorize(request: Request) -> Access:
     rule = rule_of(request.method, request.scope["route"].path)
     if rule is None:  # app.py refuses to start without a rule for every route; this is the second lock
         raise HTTPException(403, "this route has no permission rule")
-    caller = service.caller(request.headers.get("authorization"))
+    caller = request.state.caller  # verified at the door (app.py), before the request was read
     tenant_id = request.path_params.get("tenant_id")
     if tenant_id is None and "request_id" in request.path_params:
         tenant_id = service.tenant_of_request(request.path_params["request_id"])

@@ -1,17 +1,22 @@
-"""Invoice history: the contract's invoice documents, newest first, one with its lines, and its PDF."""
+"""Invoice history: the contract's invoice documents, newest first, one with its lines, its PDF, a ZIP of a
+range of months' PDFs, and the usage behind a line."""
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from billing.documents import invoice_document
+from billing.explain import explain_line
 from billing.invoices import Invoice as LedgerInvoice
 from billing.object_store import S3Store
 from billing.service.app import Service, service
-from billing.service.models import Invoice
-from billing.service.params import InvoiceId, TenantId
+from billing.service.models import Invoice, LineExplanation
+from billing.service.params import MONTH, InvoiceId, TenantId
 
 router = APIRouter(tags=["invoices"])
 
@@ -58,3 +63,33 @@ def invoice_pdf(tenant_id: TenantId, invoice_id: InvoiceId, svc: Annotated[Servi
         raise HTTPException(404, f"invoice {found.invoice_number} has no PDF yet (the close renders it)")
     return Response(svc.object_store().get(found.pdf_key), media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{found.invoice_number}.pdf"'})
+
+
+@router.get("/tenants/{tenant_id}/invoices/{invoice_id}/lines/{position}/explain", response_model=LineExplanation)
+def explain(tenant_id: TenantId, invoice_id: InvoiceId, position: Annotated[int, PathParam(ge=0, le=1000)],
+            svc: Annotated[Service, Depends(service)]):
+    """The usage behind an invoice line: daily figures, events, snapshot files and rows, quarantined rows."""
+    found = invoice_of(svc, tenant_id, invoice_id)
+    if position >= len(found.lines):
+        raise HTTPException(404, f"invoice {found.invoice_number} has no line {position}")
+    return explain_line(svc.settings, found, position)
+
+
+@router.get("/tenants/{tenant_id}/invoice-pdfs", response_class=Response,
+            responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "a ZIP of the invoice PDFs of the months asked"}})
+def invoice_pdfs(tenant_id: TenantId, svc: Annotated[Service, Depends(service)],
+                 start: Annotated[str, Query(alias="from", pattern=MONTH, description="first month, YYYY-MM")],
+                 end: Annotated[str, Query(alias="to", pattern=MONTH, description="last month, YYYY-MM")]):
+    """A ZIP of the PDFs of a range of months (the months with a rendered invoice)."""
+    if end < start:
+        raise HTTPException(422, f"to {end} is before from {start}")
+    svc.tenant(tenant_id)
+    store = svc.object_store()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for found in svc.book.of_tenant(tenant_id):
+            if start <= found.period <= end and found.pdf_key:
+                bundle.writestr(f"{found.period}-{found.invoice_number}.pdf", store.get(found.pdf_key))
+    return Response(archive.getvalue(), media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{tenant_id}-invoices-{start}-{end}.zip"'})

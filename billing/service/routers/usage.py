@@ -1,10 +1,14 @@
-"""Usage metering: UsageMetrics of a month (month to date for the open month) and daily series for charts."""
+"""Usage metering: UsageMetrics of a month (month to date for the open month), daily series for charts and a
+month's daily usage as CSV."""
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 
 from billing.aggregate import compute_daily_usage
 from billing.directory import month_days
@@ -49,3 +53,25 @@ def daily_usage(tenant_id: TenantId, svc: Annotated[Service, Depends(service)], 
                                events=events))
     return DailySeries(tenant_id=tenant.tenant_id, period=month, last_ingested_at=warehouse.last_replaced("events"),
                        days=days)
+
+
+@router.get("/tenants/{tenant_id}/usage/csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "the month's daily usage, one row per day, service, metric, workload and user"}})
+def usage_csv(tenant_id: TenantId, svc: Annotated[Service, Depends(service)], month: Month = None):
+    month = open_month(svc, month)
+    tenant = svc.tenant(tenant_id)
+    con = Warehouse(svc.settings.warehouse_dir).connect()
+    compute_daily_usage(con, month, tenant.tenant_id)
+    cursor = con.execute(query("warehouse/usage_csv"), {"tenant_id": tenant.tenant_id})
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow([column[0] for column in cursor.description])
+    writer.writerows(["" if value is None else _plain(value) for value in row] for row in cursor.fetchall())
+    return Response(text.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{tenant.tenant_id}-usage-{month}.csv"'})
+
+
+def _plain(value) -> str:
+    """Quantities as plain decimals (no exponent, no trailing zeros)."""
+    return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
