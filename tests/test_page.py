@@ -83,6 +83,11 @@ def link(home: Path, base_url: str, user: str | None = None, admin: str | None =
     return login_link(Ledger(settings.ledger_url), settings, base_url, user or admin, admin is not None)
 
 
+def invoice_row(page, period: str):
+    """A tenant user's invoice history row of a period (its second column)."""
+    return page.locator(f"#invoices tbody tr:has(td:nth-child(2):text-is('{period}'))")
+
+
 @pytest.fixture
 def sign_in(chromium, page_home, page_service):
     contexts = []
@@ -119,7 +124,7 @@ def test_tenant_admin_reads_usage_downloads_a_pdf_and_requests_a_plan_change(sig
     page.wait_for_url("**month=2026-10**")
     assert page.locator('#usage [data-category="llm_tokens"] svg rect.bar').count() == 31
 
-    row = page.locator("#invoices tbody tr").first
+    row = invoice_row(page, "2026-10")
     amount = row.locator("td.num").inner_text().lstrip("$")
     with page.expect_download() as download:
         row.get_by_text("Download PDF").click()
@@ -134,12 +139,44 @@ def test_tenant_admin_reads_usage_downloads_a_pdf_and_requests_a_plan_change(sig
     assert page.locator("td.total").inner_text() == f"${amount}"
 
     page.goto(page.url.split("/invoices/")[0])
+    invoice_row(page, "2026-11").get_by_text("View details").click()
+    page.locator("table.lines tbody tr").first.get_by_text("Explain").click()  # the base price: a fixed charge
+    assert "A fixed charge" in page.locator("#explain").inner_text()
+    assert page.locator("table.quarantined tbody tr").count() == 1  # acme's one bad row of November, with its reason
+
+    page.goto(page.url.split("/invoices/")[0])
     page.select_option('#plan select[name="plan"]', "starter")
     page.fill('#plan input[name="effective"]', "2026-12-01")
     page.click('#plan button:text("Request a change")')
     assert "Plan change requested" in page.locator(".notice").inner_text()
     assert "Pending request: Starter from 2026-12-01" in page.locator("#plan").inner_text()
     assert page.locator("#plan button:text('Change plan')").count() == 0
+
+
+def test_a_line_drills_down_to_its_daily_figures_events_and_snapshot_rows(sign_in):
+    page = sign_in("big-billing_contact")
+    invoice_row(page, "2026-11").get_by_text("View details").click()
+    page.locator("table.lines tbody tr", has_text="torage").get_by_text("Explain").click()
+    assert page.locator("#events-count").inner_text().startswith("2 usage events of storage_gb")
+    assert page.locator("#explain svg rect.bar").count() == 2
+    sources = page.locator("table.sources tbody tr").all_inner_texts()
+    assert sources == ["2026-11-02\tpart-0000.csv\t1\t6", "2026-11-03\tpart-0000.csv\t1\t3"]
+
+
+def test_usage_csv_and_a_zip_of_months_pdfs_download(sign_in, tmp_path):
+    import zipfile
+
+    page = sign_in("acme-billing_contact")
+    with page.expect_download() as csv_download:
+        page.click("#usage a:text('Download CSV of 2026-11')")
+    lines = Path(csv_download.value.path()).read_text().splitlines()
+    assert len(lines) > 1 and "llm_tokens" in "".join(lines)
+    with page.expect_download() as zip_download:
+        page.click("#invoices button:text('Download PDFs (ZIP)')")
+    archive = tmp_path / "pdfs.zip"
+    zip_download.value.save_as(archive)
+    names = zipfile.ZipFile(archive).namelist()
+    assert names and all(name.startswith("2026-10-") and name.endswith(".pdf") for name in names)
 
 
 def test_notifications_show_unread_marks_and_can_be_marked_read(sign_in):

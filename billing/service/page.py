@@ -25,8 +25,8 @@ from billing.invoices import Invoice as LedgerInvoice
 from billing.service.app import Service
 from billing.service.charts import daily_bars, horizontal_bars, number, usd
 from billing.service.identity import Caller, directory_roles
-from billing.service.models import (BudgetIn, CostBreakdown, Invoice, PaymentMethodIn, PlanChangeIn, SetupIntentIn,
-                                    UsageMetrics)
+from billing.service.models import (BudgetIn, CostBreakdown, Invoice, LineExplanation, PaymentMethodIn, PlanChangeIn,
+                                    SetupIntentIn, UsageMetrics)
 from billing.service.page_session import COOKIE, Session, Sessions, csrf_ok
 from billing.service.params import MONTH
 from billing.service.policy import Access, decide, rule_of, visible_tenants
@@ -309,6 +309,32 @@ def _routes(page: FastAPI) -> None:
         viewer = signed_in(request)
         access(viewer, "GET", "/tenants/{tenant_id}/invoices/{invoice_id}/pdf", tenant_id)
         return invoices.invoice_pdf(tenant_id, invoice_id, _svc(request))
+
+    @page.get("/t/{tenant_id}/invoices/{invoice_id}/lines/{position}")
+    def explain_page(request: Request, tenant_id: str, invoice_id: str, position: int):
+        """The usage behind an invoice line, down to its snapshot files and rows (the API's explain)."""
+        viewer = signed_in(request)
+        svc = _svc(request)
+        access(viewer, "GET", "/tenants/{tenant_id}/invoices/{invoice_id}/lines/{position}/explain", tenant_id)
+        explained = LineExplanation.model_validate(invoices.explain(tenant_id, invoice_id, position, svc))
+        found = page_invoice(invoices.invoice_of(svc, tenant_id, invoice_id))
+        chart = daily_bars(f"{explained.line.description} per day", [(d.usage_day.isoformat(), d.quantity)
+                                                                     for d in explained.daily])
+        return render(request, "explain.html", viewer=viewer, tenant=svc.tenant(tenant_id), invoice=found,
+                      explained=explained, chart=chart)
+
+    @page.get("/t/{tenant_id}/invoice-pdfs")
+    def invoice_pdfs(request: Request, tenant_id: str, start: Annotated[str, Query(alias="from", pattern=MONTH)],
+                     end: Annotated[str, Query(alias="to", pattern=MONTH)]):
+        viewer = signed_in(request)
+        access(viewer, "GET", "/tenants/{tenant_id}/invoice-pdfs", tenant_id)
+        return invoices.invoice_pdfs(tenant_id, _svc(request), start, end)
+
+    @page.get("/t/{tenant_id}/usage.csv")
+    def usage_csv(request: Request, tenant_id: str, month: Annotated[str | None, Query(pattern=MONTH)] = None):
+        viewer = signed_in(request)
+        access(viewer, "GET", "/tenants/{tenant_id}/usage/csv", tenant_id)
+        return usage.usage_csv(tenant_id, _svc(request), month)
 
     # -- changes: each through the API's own function, with the API's own input model ----------------------
     @page.post("/t/{tenant_id}/plan")
