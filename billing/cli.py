@@ -179,7 +179,10 @@ def cmd_demo(args, settings: Settings) -> dict:
     _progress(f"importing the tenant directory {directory}")
     imported = Ledger(settings.ledger_url).import_directory(load_directory(directory), settings.today())
     closed = close_month(settings, args.month, _progress)
-    return {"sample": sample, "directory": str(directory), "import": imported, **closed}
+    from billing.service.page_session import demo_sign_in
+
+    page = demo_sign_in(Ledger(settings.ledger_url), settings, os.environ.get("BILLING_PAGE_URL") or "http://127.0.0.1:8080")
+    return {"sample": sample, "directory": str(directory), "import": imported, **closed, **page}
 
 
 def _previous_period(today) -> str:

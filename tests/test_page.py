@@ -184,6 +184,8 @@ def test_notifications_show_unread_marks_and_can_be_marked_read(sign_in):
     usage = page.locator("#usage")
     assert usage.locator('[data-category="llm_tokens"]').get_attribute("class").endswith("level-warning")
     assert usage.locator('[data-category="queries"]').get_attribute("class").endswith("level-critical")
+    ARTIFACTS.mkdir(exist_ok=True)
+    usage.screenshot(path=ARTIFACTS / "billing_contact-usage-levels-1440.png")
     unread = page.locator("#alerts .notifications li.unread")
     before = unread.count()
     assert before >= 1 and unread.first.locator(".unread-mark").inner_text() == "Unread"
@@ -366,3 +368,18 @@ def test_a_broken_amount_is_a_clear_message_not_a_traceback(sign_in):
     assert page.locator("h1").inner_text() == "Not done"
     assert "amount_usd" in page.locator(".message").inner_text() and "Traceback" not in page.content()
 
+
+
+def test_the_demo_ends_with_how_to_start_the_page_and_working_sign_in_links(page_home, page_service):
+    from billing.ledger import Ledger
+    from billing.service.page_session import demo_sign_in
+    from billing.settings import Settings
+
+    settings = Settings.from_env({"BILLING_HOME": str(page_home), "BILLING_NOW": NOW})
+    shown = demo_sign_in(Ledger(settings.ledger_url), settings, page_service.url)
+    assert "billing serve" in shown["billing_page"] and f"{page_service.url}/billing" in shown["billing_page"]
+    assert shown["sign_in_tenant_admin"].startswith("acme-tenant_admin of acme: ")
+    assert shown["sign_in_billing_contact"].startswith("acme-billing_contact of acme: ")
+    for key in ("sign_in_tenant_admin", "sign_in_billing_contact", "sign_in_platform_admin"):
+        signed_in = httpx.get(shown[key].rsplit(" ", 1)[-1], follow_redirects=True)
+        assert signed_in.status_code == 200 and "Billing" in signed_in.text
