@@ -133,8 +133,9 @@ def cmd_serve(args, settings: Settings) -> None:
     import uvicorn
 
     Ledger(settings.ledger_url).migrate()
+    # A worker answers the supervisor's health check once it has loaded the app: allow for a busy machine.
     uvicorn.run("billing.service.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, timeout_worker_healthcheck=60)
 
 
 def cmd_token(args, settings: Settings) -> dict:

@@ -26,10 +26,11 @@ def people(tenant_id: str) -> list[dict]:
              "role": role} for role in ("tenant_admin", "billing_contact", "member")]
 
 
-def seed(home: Path) -> Metering:
+def seed(home: Path, object_store: str | None = None) -> Metering:
+    """`object_store`: where the PDFs go (an s3:// URI), else the folder store under `home`."""
     from billing.invoices import InvoiceBook
     from billing.ledger import Ledger
-    from billing.object_store import FolderStore, pdf_key
+    from billing.object_store import open_object_store, pdf_key
     from billing.pdf import render_invoice
     from billing.price_book import load_price_book
     from billing.pricing import rate
@@ -66,7 +67,7 @@ def seed(home: Path) -> Metering:
     for tenant_id in ("acme", "big"):
         drafted = ledger.tenant(tenant_id)
         book.record(drafted, rate(drafted, "2026-11", totals[tenant_id], price_book), datetime.fromisoformat(NOW))
-    store, keys = FolderStore(metering.settings.object_store), {}
+    store, keys = open_object_store(object_store or metering.settings.object_store, metering.settings.aws_endpoint_url), {}
     for invoice in book.of_period("2026-10"):
         keys[invoice.invoice_id] = pdf_key(invoice.period, invoice.invoice_id)
         store.put(keys[invoice.invoice_id], render_invoice(invoice, ledger.tenant(invoice.tenant_id)), "application/pdf")

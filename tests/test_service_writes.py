@@ -1,16 +1,18 @@
 """Changes through the Billing Service over HTTP: every write's permission cells, payment methods through a
 Stripe SetupIntent (localstripe), budgets, notifications, plan change requests and direct changes (kept by a
 later directory import), invoices across tenants and mark-paid, each with its audit row."""
+from datetime import datetime
+
 import httpx
 import pytest
+import yaml
 
 from billing.alerts import AlertBook, Crossing
+from billing.directory import parse_directory
 from billing.ledger import Ledger
 from tests.conftest import NOW, Metering, tenant
 from tests.service_fixtures import API, BillingService, Tokens, people, seed
 from tests.test_service_policy import OTHER, OWN, headers_for
-
-from datetime import datetime
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +167,8 @@ def test_a_plan_change_request_approved_takes_effect_and_a_directory_import_keep
     plan = call(client, "GET", "/tenants/beta/plan", tokens.user("beta-billing_contact")).json()
     assert request_id in [r["request_id"] for r in plan["pending_requests"]]
     assert call(client, "POST", f"/plan-change-requests/{request_id}/approve", tokens.user("beta-tenant_admin")).status_code == 403
+    elsewhere = call(client, "POST", f"/plan-change-requests/{request_id}/approve", tokens.user("acme-tenant_admin"))
+    assert elsewhere.status_code == 404 and "beta" not in elsewhere.text  # nothing said of whose request it is
     approved = call(client, "POST", f"/plan-change-requests/{request_id}/approve", tokens.platform_admin("olga"))
     assert approved.status_code == 200 and approved.json()["decided_by"] == "olga"
     assert call(client, "POST", f"/plan-change-requests/{request_id}/reject", tokens.platform_admin()).status_code == 422
@@ -173,10 +177,8 @@ def test_a_plan_change_request_approved_takes_effect_and_a_directory_import_keep
     assert usage["total_usd"] == 49.5 + 249.5
     # the directory, which still says starter, is imported again: the change made here stays, and is counted
     metering = Metering(home)
-    summary = Ledger(metering.settings.ledger_url).import_directory(
-        __import__("billing.directory", fromlist=["parse_directory"]).parse_directory(
-            __import__("yaml").safe_dump({"tenants": [tenant("beta", plan="starter", users=people("beta"))]})),
-        metering.settings.today())
+    directory = parse_directory(yaml.safe_dump({"tenants": [tenant("beta", plan="starter", users=people("beta"))]}))
+    summary = Ledger(metering.settings.ledger_url).import_directory(directory, metering.settings.today())
     assert summary["api_plan_changes_kept"] >= 1  # with those the other tests made
     timeline = call(client, "GET", "/tenants/beta/plan", tokens.platform_admin()).json()["plan_changes"]
     assert {"effective": "2026-11-16", "plan": "professional"} in timeline
@@ -220,3 +222,14 @@ def test_operators_list_invoices_overdue_first_and_record_a_wire_with_the_actor_
     assert actors == {"olga"}
     again = call(client, "POST", f"/tenants/big/invoices/{number}/mark-paid", tokens.platform_admin(), {"reference": "W"})
     assert again.status_code == 422 and "already paid" in again.json()["detail"]
+
+
+def test_ach_is_for_us_tenants_only(client, writable, stripe_client):
+    _, home, tokens = writable
+    Metering(home).import_tenants(tenant("euro", country="DE", users=people("euro")))
+    admin = tokens.user("euro-tenant_admin")
+    for method, path, body in [("POST", "/tenants/euro/payment-method/setup-intent", {"type": "ach"}),
+                               ("PUT", "/tenants/euro/payment-method", {"type": "ach", "stripe_payment_method": "pm_usBankAccount"})]:
+        response = call(client, method, path, admin, body)
+        assert response.status_code == 422 and "'ach' is for US tenants only" in response.json()["detail"], response.text
+    assert call(client, "POST", "/tenants/euro/payment-method/setup-intent", admin, {"type": "card"}).status_code == 201

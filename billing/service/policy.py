@@ -116,26 +116,25 @@ class Access:
     tenants: tuple[str, ...] | None  # what the route may read: that tenant; for a route of no one tenant the
     # caller's tenants, None for every tenant
 
-    @property
-    def actor_role(self) -> str | None:
-        return self.caller.role_in(self.tenant_id)
-
 
 def authorize(request: Request) -> Access:
-    """The one place permissions are enforced: who (401), which tenant (404), which action (403)."""
+    """The one place permissions are enforced: which tenant (404) and which action (403). Who (401) was
+    checked at the door, before the request was read (app.py)."""
     service = request.app.state.service
     rule = rule_of(request.method, request.scope["route"].path)
     if rule is None:  # app.py refuses to start without a rule for every route; this is the second lock
         raise HTTPException(403, "this route has no permission rule")
-    caller = request.state.caller  # verified at the door (app.py), before the request was read
+    caller = request.state.caller
     tenant_id = request.path_params.get("tenant_id")
+    not_found = f"no tenant {tenant_id!r}"
     if tenant_id is None and "request_id" in request.path_params:
         tenant_id = service.tenant_of_request(request.path_params["request_id"])
+        not_found = f"no plan change request {request.path_params['request_id']!r}"  # never whose it is
         if tenant_id is None:
-            raise HTTPException(404, f"no plan change request {request.path_params['request_id']!r}")
+            raise HTTPException(404, not_found)
     refusal = decide(caller, rule, tenant_id)
     if refusal == 404:
-        raise HTTPException(404, f"no tenant {tenant_id!r}")
+        raise HTTPException(404, not_found)
     if refusal:
         raise HTTPException(refusal, f"{caller.role_in(tenant_id) or 'no billing role'} may not {rule.action.lower()}"
                             + (f" in tenant {tenant_id!r}" if tenant_id else ""))
