@@ -249,10 +249,19 @@ def test_a_member_another_tenants_url_and_no_session_are_refused(sign_in, page_s
     assert response.status == 403 and "Usage metering" not in member.content()
 
     admin = sign_in("acme-tenant_admin")
-    for path in ("/billing/t/beta", "/billing/t/beta/invoices/INV-000002", "/billing/t/nosuch"):
+    for path in ("/billing/t/beta", "/billing/t/beta/invoices/INV-000002", "/billing/t/beta/invoices/INV-000002/pdf",
+                 "/billing/t/beta/usage.csv", "/billing/t/nosuch"):
         response = admin.goto(f"{page_service.url}{path}")
         assert response.status == 404 and admin.locator("h1").inner_text() == "Not found"
         assert "beta Inc" not in admin.content()
+
+    admin.goto(f"{page_service.url}/billing/t/acme")
+    token = admin.locator('#alerts input[name="csrf_token"]').first.get_attribute("value")
+    written = admin.context.request.post(f"{page_service.url}/billing/t/beta/budgets", max_redirects=0,
+                                         form={"amount_usd": "42", "channels": "email", "csrf_token": token})
+    assert written.status == 404  # a valid form of one's own session still writes nothing into another tenant
+    beta = sign_in("beta-tenant_admin")
+    assert "$42.00" not in beta.locator("#alerts").inner_text()
 
     with httpx.Client(base_url=page_service.url) as anonymous:
         refused = anonymous.get("/billing/t/acme")
