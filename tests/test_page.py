@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import NOW, event
 from tests.service_fixtures import BILLING, BillingService, Tokens, seed, service_environment
@@ -148,7 +149,7 @@ def test_tenant_admin_reads_usage_downloads_a_pdf_and_requests_a_plan_change(sig
     page.select_option('#plan select[name="plan"]', "starter")
     page.fill('#plan input[name="effective"]', "2026-12-01")
     page.click('#plan button:text("Request a change")')
-    assert "Plan change requested" in page.locator(".notice").inner_text()
+    expect(page.locator(".notice")).to_contain_text("Plan change requested")  # waits for the redirect
     assert "Pending request: Starter from 2026-12-01" in page.locator("#plan").inner_text()
     assert page.locator("#plan button:text('Change plan')").count() == 0
 
@@ -206,8 +207,17 @@ def test_platform_admin_approves_a_request_and_the_plan_overview_shows_it(sign_i
     statuses = operator.locator("#all-invoices tbody tr td .status").all_inner_texts()
     assert {"acme", "beta", "big"} <= set(operator.locator("#all-invoices tbody tr td:nth-child(2)").all_inner_texts())
     assert statuses[0] == "Overdue" and statuses == sorted(statuses, key=["Overdue", "Pending", "Paid"].index)
+    operator.select_option('#all-invoices select[name="status"]', "overdue")
+    operator.click('#all-invoices button:text("Filter")')
+    operator.wait_for_url("**status=overdue**")
+    assert set(operator.locator("#all-invoices tbody tr td .status").all_inner_texts()) == {"Overdue"}
+    operator.fill('#tenants-heading ~ form input[name="tenant"]', "big")
+    operator.click('#tenants-heading ~ form button:text("Open")')
+    operator.wait_for_url("**/billing/t/big")
+    assert operator.locator("h1").inner_text() == "Billing · big Inc"
+    operator.goto(operator.url.split("/billing/")[0] + "/billing/")
     operator.click('#requests button[aria-label="Approve professional for beta"]')
-    assert "Request approved" in operator.locator(".notice").inner_text()
+    expect(operator.locator(".notice")).to_contain_text("Request approved")  # waits for the redirect
     operator.click('a:text("beta Inc")')
     assert operator.locator("#current-plan").inner_text() == "Professional"
     assert operator.locator("#plan button:text('Change plan')").count() == 1  # operators change plans directly
@@ -224,10 +234,10 @@ def test_billing_contact_sets_a_budget_and_adds_a_card_through_stripe_js(sign_in
     alerts.locator('input[name="amount_usd"]').fill("750")
     alerts.locator('input[value="sms"]').check()
     alerts.locator('button:text("Add budget")').click()
-    assert "Budget added" in page.locator(".notice").inner_text()
+    expect(page.locator(".notice")).to_contain_text("Budget added")  # waits for the redirect
     assert "$750.00 a month · email, in_app, sms" in page.locator("#alerts .budgets").inner_text()
     page.click('#alerts button[aria-label="Remove the $750.00 budget"]')
-    assert "Budget removed" in page.locator(".notice").inner_text()
+    expect(page.locator(".notice")).to_contain_text("Budget removed")  # waits for the redirect
     assert "$750.00" not in page.locator("#alerts").inner_text()
 
     card = page.locator("#card-element input")

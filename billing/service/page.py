@@ -6,15 +6,17 @@ Mounted by app.py as its own small app, so its routes are not API routes (the AP
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit
 
 import stripe
 from fastapi import FastAPI, Form, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
@@ -34,6 +36,7 @@ from billing.service.routers import budgets, costs, invoices, payment_method, pl
 from billing.settings import BillingError
 
 HERE = Path(__file__).parent
+log = logging.getLogger("billing.page")
 ROOT = "/billing"
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True,
                         lstrip_blocks=True)
@@ -43,6 +46,7 @@ templates.filters.update(number=number, usd=usd)
 CATEGORIES = (("LLM tokens", "llm_tokens", "tokens"), ("SQL queries", "queries", "queries"),
               ("Data storage", "storage_gb", "GB"), ("API requests", "api_requests", "requests"),
               ("Compute hours", "compute_hours", "hours"))
+SHOWN_INVOICES = 500  # of every tenant's invoices on the operators' overview; filters narrow them down
 # What a redirect after a form says; by code, so no text of a URL ever reaches the page.
 NOTICES = {"budget_added": "Budget added.", "budget_removed": "Budget removed.",
            "requested": "Plan change requested: a platform administrator will decide.",
@@ -119,9 +123,9 @@ def checked(request: Request, viewer: Viewer, csrf_token: str | None) -> None:
         raise Refusal(403, "Form expired", "This form is out of date or did not come from this page. Reload and try again.")
 
 
-def render(request: Request, name: str, status: int = 200, viewer: Viewer | None = None, **context) -> HTMLResponse:
+def render(request: Request, name: str, status_code: int = 200, viewer: Viewer | None = None, **context) -> HTMLResponse:
     html = templates.get_template(name).render(root=ROOT, viewer=viewer, request=request, **context)
-    return _with_cookie(HTMLResponse(html, status_code=status), viewer, request)
+    return _with_cookie(HTMLResponse(html, status_code=status_code), viewer, request)
 
 
 def _with_cookie(response: Response, viewer: Viewer | None, request: Request) -> Response:
@@ -206,11 +210,23 @@ def create_page(service: Service) -> FastAPI:
     async def rule_broken(request: Request, error: BillingError):
         return render(request, "message.html", 422, title="Not done", message=str(error))
 
+    @page.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, error: RequestValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("query", "path", "body"))
+        return render(request, "message.html", 422, title="Not done", message=f"{where}: {first.get('msg', 'invalid')}")
+
     @page.exception_handler(ValidationError)
     async def invalid(request: Request, error: ValidationError):
         first = error.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()))
         return render(request, "message.html", 422, title="Not done", message=f"{where}: {first.get('msg', 'invalid')}")
+
+    @page.exception_handler(Exception)
+    async def internal(request: Request, error: Exception):
+        log.exception("internal error on the Billing page")
+        return render(request, "message.html", 500, title="Something went wrong",
+                      message="The page could not be shown. Try again; if it persists, tell your platform team.")
 
     @page.exception_handler(stripe.StripeError)
     async def stripe_failed(request: Request, error: stripe.StripeError):
@@ -237,8 +253,16 @@ def _routes(page: FastAPI) -> None:
         response.delete_cookie(COOKIE, path=ROOT)
         return response
 
+    @page.get("/pick")
+    def pick(request: Request, tenant: Annotated[str, Query(max_length=128)] = ""):
+        """The tenant picker's answer: that tenant's page (which checks access like every page)."""
+        viewer = signed_in(request)
+        return _with_cookie(RedirectResponse(f"{ROOT}/t/{quote(tenant.strip(), safe='')}", 303), viewer, request)
+
     @page.get("/")
-    def home(request: Request, done: str | None = None):
+    def home(request: Request, done: str | None = None,
+             month: Annotated[str, Query(pattern=f"{MONTH}|^$")] = "",  # the filter form sends "" for any
+             status: Annotated[Literal["paid", "pending", "overdue", ""], Query()] = ""):
         viewer = signed_in(request)
         svc = _svc(request)
         listing = access(viewer, "GET", "/tenants", None)
@@ -250,10 +274,11 @@ def _routes(page: FastAPI) -> None:
                 raise Refusal(403, "No billing access", "Your role gives you no access to billing. Ask a tenant administrator.")
         overview = access(viewer, "GET", "/invoices", None)
         scopes = [None] if overview.tenants is None else list(overview.tenants)
-        all_invoices = [page_invoice(i) for scope in scopes for i in svc.book.overview(None, None, scope)]
+        all_invoices = [page_invoice(i) for scope in scopes for i in svc.book.overview(month or None, status or None, scope)]
         pending = [r for t in visible for r in plan.requests_of(svc, t.tenant_id, "pending")]
-        return render(request, "home.html", viewer=viewer, tenants=visible, invoices=all_invoices, pending=pending,
-                      notice=NOTICES.get(done or ""))
+        return render(request, "home.html", viewer=viewer, tenants=visible, invoices=all_invoices[:SHOWN_INVOICES],
+                      more_invoices=max(len(all_invoices) - SHOWN_INVOICES, 0), pending=pending, month=month,
+                      status=status, notice=NOTICES.get(done or ""))
 
     @page.get("/t/{tenant_id}")
     def tenant_page(request: Request, tenant_id: str, done: str | None = None,
