@@ -155,13 +155,32 @@ def test_tenant_admin_reads_usage_downloads_a_pdf_and_requests_a_plan_change(sig
 
 
 def test_a_line_drills_down_to_its_daily_figures_events_and_snapshot_rows(sign_in):
-    page = sign_in("big-billing_contact")
+    page = sign_in("big-billing_contact", bypass_csp=True)
     invoice_row(page, "2026-11").get_by_text("View details").click()
     page.locator("table.lines tbody tr", has_text="torage").get_by_text("Explain").click()
     assert page.locator("#events-count").inner_text().startswith("2 usage events of storage_gb")
-    assert page.locator("#explain svg rect.bar").count() == 2
+    assert page.locator("#explain svg rect.bar").count() == 30  # every day of November
     sources = page.locator("table.sources tbody tr").all_inner_texts()
     assert sources == ["2026-11-02\tpart-0000.csv\t1\t6", "2026-11-03\tpart-0000.csv\t1\t3"]
+    axe_scan(page, AXE.read_text())
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "billing_contact-explain-1440.png", full_page=True)
+    page.go_back()
+    axe_scan(page, AXE.read_text())  # the invoice's details
+
+
+def test_enterprise_pays_by_invoice_or_wire_with_transfer_instructions(sign_in):
+    page = sign_in("big-billing_contact")
+    assert page.locator("#current-method").inner_text() == "Invoice (Net-30)"
+    page.check('#payment input[value="wire"]')
+    page.click('#payment button:text("Save payment method")')
+    expect(page.locator("#current-method")).to_have_text("Wire transfer")
+    assert "quoting the invoice number as the reference" in page.locator("#payment").inner_text()
+    page.check('#payment input[value="invoice"]')
+    page.click('#payment button:text("Save payment method")')
+    expect(page.locator("#current-method")).to_have_text("Invoice (Net-30)")
+    professional = sign_in("acme-billing_contact")
+    assert professional.locator('#payment input[value="wire"]').count() == 0  # enterprise only
 
 
 def test_usage_csv_and_a_zip_of_months_pdfs_download(sign_in, tmp_path):

@@ -31,7 +31,7 @@ def daily_bars(title: str, points: list[tuple[str, Decimal]], width: int = 320, 
                     f'<title>{escape(label)}: {escape(number(value))}</title></rect>')
     first, last = (points[0][0], points[-1][0]) if points else ("", "")
     return Markup(
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="none" '
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'aria-label="{escape(title)}">'
         f'<title>{escape(title)}</title>{"".join(bars)}'
         f'<line x1="0" y1="{height - 13}" x2="{width}" y2="{height - 13}" stroke="{AXIS}" stroke-width="1"/>'

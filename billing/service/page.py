@@ -10,6 +10,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit
@@ -22,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
 from pydantic import ValidationError
 
+from billing.directory import month_days
 from billing.documents import invoice_document
 from billing.invoices import Invoice as LedgerInvoice
 from billing.service.app import Service
@@ -343,8 +345,9 @@ def _routes(page: FastAPI) -> None:
         access(viewer, "GET", "/tenants/{tenant_id}/invoices/{invoice_id}/lines/{position}/explain", tenant_id)
         explained = LineExplanation.model_validate(invoices.explain(tenant_id, invoice_id, position, svc))
         found = page_invoice(invoices.invoice_of(svc, tenant_id, invoice_id))
-        chart = daily_bars(f"{explained.line.description} per day", [(d.usage_day.isoformat(), d.quantity)
-                                                                     for d in explained.daily])
+        by_day = {d.usage_day: d.quantity for d in explained.daily}
+        chart = daily_bars(f"{explained.line.description} per day", width=640, points=[
+            (day.isoformat(), by_day.get(day, Decimal(0))) for day in month_days(explained.period)])
         return render(request, "explain.html", viewer=viewer, tenant=svc.tenant(tenant_id), invoice=found,
                       explained=explained, chart=chart)
 
