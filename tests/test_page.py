@@ -239,7 +239,12 @@ def test_platform_admin_approves_a_request_and_the_plan_overview_shows_it(sign_i
     expect(operator.locator(".notice")).to_contain_text("Request approved")  # waits for the redirect
     operator.click('a:text("beta Inc")')
     assert operator.locator("#current-plan").inner_text() == "Professional"
-    assert operator.locator("#plan button:text('Change plan')").count() == 1  # operators change plans directly
+    operator.select_option('#plan select[name="plan"]', "starter")
+    operator.fill('#plan input[name="effective"]', "2026-12-01")
+    operator.click("#plan button:text('Change plan')")  # operators change plans directly
+    expect(operator.locator(".notice")).to_contain_text("Plan changed")
+    assert "Scheduled: Starter from 2026-12-01." in operator.locator("#plan").inner_text()
+    assert operator.locator("#current-plan").inner_text() == "Professional"  # until then
 
     admin_of_beta.reload()
     assert admin_of_beta.locator("#current-plan").inner_text() == "Professional"
