@@ -75,7 +75,7 @@ def test_failed_import_writes_nothing(ledger, monkeypatch):
 
 
 def test_migrations_apply_once(ledger):
-    assert ledger.migrate() == ["0001_directory", "0002_invoices", "0003_alerts", "0004_payments", "0005_service"]
+    assert ledger.migrate() == ["0001_directory", "0002_invoices", "0003_alerts", "0004_payments", "0005_service", "0006_page"]
     assert ledger.migrate() == []
 
 

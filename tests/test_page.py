@@ -346,6 +346,23 @@ def test_sessions_expire(page_home, monkeypatch):
     assert sessions.spend_link(link_token) is None  # links expire sooner still
 
 
+def test_links_and_sessions_on_a_postgresql_ledger(postgres_url, tmp_path):
+    from billing.ledger import Ledger
+    from billing.service.page_session import Sessions
+    from billing.settings import Settings
+
+    settings = Settings.from_env({"BILLING_HOME": str(tmp_path), "BILLING_LEDGER_URL": postgres_url, "BILLING_NOW": NOW})
+    ledger = Ledger(settings.ledger_url)
+    ledger.migrate()
+    sessions = Sessions(ledger, settings)
+    token = sessions.make_link("olga", True)
+    started = sessions.spend_link(token)
+    assert started.platform_admin and sessions.spend_link(token) is None
+    assert sessions.of_cookie(started.cookie).subject == "olga"
+    sessions.end(started.cookie)
+    assert sessions.of_cookie(started.cookie) is None
+
+
 def test_behind_the_authenticating_proxy_the_forwarded_bearer_jwt_signs_in(page_service, page_home):
     tokens = Tokens(page_home)
     with httpx.Client(base_url=page_service.url) as proxy:

@@ -4,8 +4,8 @@ CREATE TABLE page_login_links (
     token_hash TEXT PRIMARY KEY,
     subject TEXT NOT NULL,
     platform_admin INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    used_at INTEGER
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
 );
 
 CREATE TABLE page_sessions (
@@ -13,5 +13,5 @@ CREATE TABLE page_sessions (
     subject TEXT NOT NULL,
     platform_admin INTEGER NOT NULL,
     csrf_token TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
+    expires_at BIGINT NOT NULL
 );
