@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -175,15 +174,6 @@ def stripe_js() -> dict | None:
     return {"url": os.environ.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/", "publishable_key": key}
 
 
-def months_back(today: date, count: int = 12) -> list[str]:
-    year, month = today.year, today.month
-    result = []
-    for _ in range(count):
-        result.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return result
-
-
 # -- the app -------------------------------------------------------------------------------------------------
 def create_page(service: Service) -> FastAPI:
     page = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
@@ -323,7 +313,7 @@ def _routes(page: FastAPI) -> None:
                       ("ML service: serving", services.ml_service.serving_cost)]
         tenant = svc.tenant(tenant_id)
         return render(
-            request, "tenant.html", viewer=viewer, tenant=tenant, month=month, months=months_back(svc.settings.today()),
+            request, "tenant.html", viewer=viewer, tenant=tenant, month=month, this_month=svc.settings.today().strftime("%Y-%m"),
             today=svc.settings.today(), overview=overview, usage=used, meters=meters, breakdown=breakdown,
             by_service=by_service, service_chart=horizontal_bars(f"Cost by service, {month}", by_service),
             user_chart=horizontal_bars(f"Cost by user, {month}", [(u.name, u.cost_usd) for u in breakdown.by_user]),
