@@ -175,6 +175,16 @@ def cmd_ar_aging(args, settings: Settings) -> dict:
             "invoices": aging.rows}
 
 
+def cmd_login_link(args, settings: Settings) -> dict:
+    """A one-time sign-in link to the Billing page (billing/service/page_session.py)."""
+    from billing.service.page_session import LINK_MINUTES, login_link
+
+    ledger = Ledger(settings.ledger_url)
+    ledger.migrate()
+    url = login_link(ledger, settings, args.base_url, args.user or args.platform_admin, bool(args.platform_admin))
+    return {"url": url, "expires_in_minutes": LINK_MINUTES}
+
+
 def cmd_close(args, settings: Settings) -> dict:
     from billing_jobs.runner import close_month  # Dagster loads only for the commands that run it
 
@@ -193,7 +203,10 @@ def cmd_demo(args, settings: Settings) -> dict:
     _progress(f"importing the tenant directory {directory}")
     imported = Ledger(settings.ledger_url).import_directory(load_directory(directory), settings.today())
     closed = close_month(settings, args.month, _progress)
-    return {"sample": sample, "directory": str(directory), "import": imported, **closed}
+    from billing.service.page_session import demo_sign_in
+
+    page = demo_sign_in(Ledger(settings.ledger_url), settings, os.environ.get("BILLING_PAGE_URL") or "http://127.0.0.1:8080")
+    return {"sample": sample, "directory": str(directory), "import": imported, **closed, **page}
 
 
 def _previous_period(today) -> str:
@@ -244,6 +257,8 @@ def _render(command: str, document) -> str:
         return _table(document)
     if command == "token":
         return document["token"]
+    if command == "login-link":
+        return document["url"]
     if command == "invoices" and isinstance(document, list):
         return _invoice_rows(document)
     if command == "doctor":
@@ -339,13 +354,21 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("doctor", help="check every configured part before the first close")
     check.set_defaults(handler=doctor.command)
 
+    login_link = commands.add_parser("login-link", help="a one-time sign-in link to the Billing page at /billing")
+    someone = login_link.add_mutually_exclusive_group(required=True)
+    someone.add_argument("--user", metavar="USER_ID", help="a directory user")
+    someone.add_argument("--platform-admin", metavar="NAME", help="a platform administrator")
+    login_link.add_argument("--base-url", default=os.environ.get("BILLING_PAGE_URL") or "http://127.0.0.1:8080",
+                            help="where `billing serve` is reached (default $BILLING_PAGE_URL or http://127.0.0.1:8080)")
+    login_link.set_defaults(handler=cmd_login_link)
+
     demo = commands.add_parser("demo", help="generate a sample month and close it")
     demo.add_argument("--month", default=None, help="YYYY-MM (default: last month)")
     demo.add_argument("--tenants", type=int, default=60)
     demo.set_defaults(handler=cmd_demo)
 
     for sub in (importing, *of_month, invoices, mark_paid, show, method_set, alerts, budgets_set, reports, aging, close,
-                check, demo, token):
+                check, demo, token, login_link):
         sub.add_argument("--json", action="store_true", help="print JSON on stdout")
     return root
 

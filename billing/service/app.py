@@ -165,4 +165,7 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[APIRouter,
     for router in (*routers(), *extra_routers):
         app.include_router(router, prefix=API, dependencies=[Depends(authorize)], responses=PROBLEMS)
     check_every_route_has_a_rule(app)
+    from billing.service.page import ROOT, create_page  # the Billing page (docs/page.md), on this same service
+
+    app.mount(ROOT, create_page(app.state.service))
     return app
