@@ -150,12 +150,12 @@ def demo_sign_in(ledger: Ledger, settings: Settings, base_url: str) -> dict[str,
     """What `billing demo` prints last: how to start the page, and sign-in links of a tenant admin and a billing
     contact of one tenant, and of a platform administrator."""
     tenant = next((t for t in ledger.tenants() if {"tenant_admin", "billing_contact"} <= {u.role for u in t.users
-                                                                                        if u.active_until is None}), None)
+                                                                                        if u.current}), None)
     shown = {"billing_page": f"start it with `billing serve`, then open {base_url.rstrip('/')}/billing with a link "
                              f"below (each works once, within {LINK_MINUTES} minutes; `billing login-link` makes more)"}
     if tenant is not None:
         for role in ("tenant_admin", "billing_contact"):
-            user = next(u for u in tenant.users if u.role == role and u.active_until is None)
+            user = next(u for u in tenant.users if u.role == role and u.current)
             shown[f"sign_in_{role}"] = f"{user.user_id} of {tenant.tenant_id}: " + login_link(ledger, settings, base_url,
                                                                                              user.user_id, False)
     shown["sign_in_platform_admin"] = "operator: " + login_link(ledger, settings, base_url, "operator", True)
