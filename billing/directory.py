@@ -181,8 +181,8 @@ def _date(check: _Check, value, field_name: str) -> date:
 def _number(check: _Check, value, field_name: str) -> Decimal:
     try:
         return to_decimal(value, field_name)
-    except ValueError as error:
-        raise check.fail(field_name, str(error).removeprefix(field_name + " ")) from None
+    except ValueError:
+        raise check.fail(field_name, f"must be a number, got {shown(value)}") from None
 
 
 def _parse_users(check: _Check, raw_users) -> tuple[User, ...]:
@@ -314,7 +314,7 @@ def check_payment_method(tenant: Tenant) -> None:
 
 
 class _DirectoryLoader(yaml.SafeLoader):
-    """YAML as plain data: aliases and anchors refused (a "billion laughs" file expands a few lines into
+    """YAML as plain data: aliases, anchors and tags refused (a "billion laughs" file expands a few lines into
     gigabytes), duplicate keys refused (a second `tenants:` would silently replace the first), at most
     MAX_DEPTH levels (20,000 `[` would exhaust Python's stack), and every scalar but null and true/false read
     as text: `2026-02-30` is then a bad date of its field, not a YAML error, and `0123` or `+15550100001` keep
@@ -335,6 +335,8 @@ class _DirectoryLoader(yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise yaml.composer.ComposerError(None, None, "anchors and aliases (& and *) are not allowed",
                                               event.start_mark)
+        if getattr(event, "tag", None) not in (None, "!"):  # !!timestamp x, !!binary ...: the field says the type
+            raise yaml.composer.ComposerError(None, None, f"tags like {shown(event.tag)} are not allowed", event.start_mark)
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark)

@@ -196,7 +196,7 @@ def _count(con: duckdb.DuckDBPyConnection, path: Path, result: DayResult) -> Non
             result.duplicates += count
         else:
             result.quarantined += count
-            result.quarantine_reasons[reason] = count
+            result.quarantine_reasons[reason] = result.quarantine_reasons.get(reason, 0) + count
     if written != result.file_rows:
         lost = sorted(name for name in set(written) | set(result.file_rows)
                       if written.get(name, 0) != result.file_rows.get(name, 0))

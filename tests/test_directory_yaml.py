@@ -82,3 +82,9 @@ def test_numbers_and_dates_are_parsed_by_their_field_not_by_yaml():
     [acme] = parse_directory(text)
     assert str(acme.tax_rate) == "0.1" and acme.plan_changes[0][0].isoformat() == "2026-10-16"
     assert (acme.users[0].user_id, acme.users[0].phone) == ("0123", "+15550100001")
+
+
+def test_explicit_tags_are_refused():
+    assert refused("tenants: !!timestamp x") == (
+        "d.yaml: not valid YAML at line 1: tags like 'tag:yaml.org,2002:timestamp' are not allowed")
+    assert "tags like" in refused("tenants:\n- !!binary aGk=")

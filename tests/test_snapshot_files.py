@@ -31,8 +31,13 @@ def test_file_names_with_glob_characters_are_read_literally_once(metering, fmt):
 
 
 def test_a_root_with_glob_characters_is_read_literally(billing_home):
+    from tests.conftest import write_snapshot
+
     metering = Metering(billing_home, str(billing_home / "snap[1]*"))
     metering.import_tenants(tenant("acme"))
+    for decoy in ("snap1", "snap[1]-old"):  # what the root's name matches as a pattern
+        write_snapshot(billing_home / decoy, "2026-10-01", rows_of(decoy, 4), "parquet")
+        write_snapshot(billing_home / decoy, "2026-10-01", rows_of(decoy, 4), "csv")
     metering.write("2026-10-01", rows_of("a", 2), "parquet")
     metering.write("2026-10-01", rows_of("b", 3), "csv")
     assert metering.ingest("2026-10-01").file_rows == {"part-0000.parquet": 2, "part-0000.csv": 3}
@@ -185,3 +190,10 @@ def test_a_nul_in_an_id_is_quarantined(metering, fmt, field):
     metering.write("2026-10-01", [event("e0", "2026-10-01T10:00:00Z", quantity="1"), bad], fmt)
     result = metering.ingest("2026-10-01")
     assert (result.accepted, result.quarantine_reasons) == (1, {"NUL character in an id": 1})
+
+
+def test_reasons_are_counted_over_every_file_of_the_day(metering):
+    for name in ("part-0000", "part-0001"):
+        metering.write("2026-10-01", [event(f"{name}-x", "2026-10-01T10:00:00Z", tenant_id="ghost")], "csv", name)
+    result = metering.ingest("2026-10-01")
+    assert (result.quarantined, result.quarantine_reasons) == (2, {"unknown tenant": 2})
