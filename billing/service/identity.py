@@ -68,24 +68,29 @@ class IdentityConfig:
                    settings.home / "service" / "signing_key.pem", cooldown_seconds)
 
 
-def embedded_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    """The service's own ES256 key, made once: several workers starting together end up with one key
-    (each writes a candidate and links it into place; the first link wins)."""
+def secret_file(path: Path, make) -> bytes:
+    """A secret made once under BILLING_HOME (mode 0600): several workers starting together end up with one
+    (each writes a candidate from `make()` and links it into place; the first link wins)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         candidate = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as file:
-            file.write(pem)
+            file.write(make())
         try:
             os.link(candidate, path)
         except FileExistsError:
             pass
         finally:
             candidate.unlink()
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    return path.read_bytes()
+
+
+def embedded_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """The service's own ES256 key, made once."""
+    pem = secret_file(path, lambda: ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return serialization.load_pem_private_key(pem, password=None)
 
 
 def mint_token(config: IdentityConfig, subject: str, platform_admin: bool = False,

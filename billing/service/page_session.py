@@ -17,13 +17,13 @@ import hmac
 import os
 import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from billing.ledger import Ledger
+from billing.service.identity import secret_file
 from billing.settings import BillingError, Settings
 from billing.sql import query
 
@@ -44,20 +44,8 @@ def session_minutes(env: dict[str, str] | None = None) -> int:
 
 
 def signing_key(path: Path) -> bytes:
-    """The cookie signing key, made once (several workers starting together end up with one key)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        candidate = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(secrets.token_bytes(32))
-        try:
-            os.link(candidate, path)
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink()
-    return path.read_bytes()
+    """The cookie signing key, made once."""
+    return secret_file(path, lambda: secrets.token_bytes(32))
 
 
 @dataclass(frozen=True)
