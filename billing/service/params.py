@@ -1,7 +1,6 @@
 """The API's path and query parameters, validated by one rule each, here.
 
-IDENTIFIER is the service's own rule for tenant, user, invoice and request identifiers in paths until the
-directory's validation is shared (it admits what billing/directory.py admits today, up to 128 characters).
+Identifiers in paths (tenant, invoice, request) follow the one rule of billing/identifiers.py, the directory's.
 """
 from __future__ import annotations
 
@@ -9,7 +8,9 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+from billing import identifiers
+
+IDENTIFIER = f"^{identifiers.IDENTIFIER.pattern}$"
 MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 TenantId = Annotated[str, Path(pattern=IDENTIFIER, description="a tenant of the directory")]
