@@ -31,7 +31,7 @@ def seed(home: Path, object_store: str | None = None) -> Metering:
     from billing.invoices import InvoiceBook
     from billing.ledger import Ledger
     from billing.object_store import open_object_store, pdf_key
-    from billing.pdf import render_invoice
+    from billing.pdf import render_invoice, usage_summary
     from billing.price_book import load_price_book
     from billing.pricing import rate
 
@@ -70,7 +70,10 @@ def seed(home: Path, object_store: str | None = None) -> Metering:
     store, keys = open_object_store(object_store or metering.settings.object_store, metering.settings.aws_endpoint_url), {}
     for invoice in book.of_period("2026-10"):
         keys[invoice.invoice_id] = pdf_key(invoice.period, invoice.invoice_id)
-        store.put(keys[invoice.invoice_id], render_invoice(invoice, ledger.tenant(invoice.tenant_id)), "application/pdf")
+        billed = ledger.tenant(invoice.tenant_id)
+        usage = usage_summary(invoice, billed, {"sql_queries": D(100_250)}, price_book)
+        store.put(keys[invoice.invoice_id], render_invoice(invoice, billed, usage, metering.settings.seller),
+                  "application/pdf")
     book.set_pdfs(keys)
     return metering
 

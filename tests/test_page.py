@@ -15,8 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from billing.sql import query
 from tests.conftest import NOW, event
 from tests.service_fixtures import BILLING, BillingService, Tokens, seed, service_environment
 
@@ -49,8 +51,14 @@ def page_home(tmp_path_factory) -> Path:
     beta = ledger.tenant("beta")
     totals = live_monthly_totals(Warehouse(metering.settings.warehouse_dir).connect(), "2026-11", "beta")["beta"]
     now = metering.settings.now()
-    book = InvoiceBook(ledger)  # beta's October invoice is past due: overdue, as the close's dunning leaves it
-    Payments(book, None).mark_overdue([book.of_tenant_period("beta", "2026-10")], metering.settings.today())
+    book = InvoiceBook(ledger)  # beta's October card was declined and the invoice is past due: overdue
+    october = book.of_tenant_period("beta", "2026-10")
+    declined = {"attempt_id": "pay_beta_1", "invoice_id": october.invoice_id, "attempt_no": 1, "amount_cents": 100,
+                "now": NOW, "status": "failed", "payment_intent": None, "error_code": "card_declined"}
+    with ledger.engine.begin() as con:
+        con.execute(sa.text(query("ledger/attempt_insert")), declined)
+        con.execute(sa.text(query("ledger/attempt_finish")), declined)
+    Payments(book, None).mark_overdue("2026-10", metering.settings.today())
     AlertBook(ledger).record(beta, "2026-11", evaluate(beta, "2026-11", totals, load_price_book(metering.settings.price_book), now), now)
     return home
 
