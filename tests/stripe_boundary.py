@@ -180,7 +180,8 @@ class StripeBoundary:
                     if fault is None or fault[0] == LOST:
                         # Stripe answers a repeated Idempotency-Key with the first answer, doing nothing again
                         status, payload = boundary._replies.get(key) or boundary._answer(method, url.path, form)
-                        if key and method == "POST":
+                        # A request refused before it ran (429: rate limited) is not saved under its key
+                        if key and method == "POST" and status != 429:
                             boundary._replies[key] = (status, payload)
                     else:
                         status, payload = fault[0], {"error": fault[1]}
