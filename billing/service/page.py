@@ -121,9 +121,12 @@ def can(viewer: Viewer, method: str, api_path: str, tenant_id: str | None) -> bo
     return decide(viewer.caller, rule_of(method, api_path), tenant_id) is None
 
 
-def checked(request: Request, viewer: Viewer, csrf_token: str | None) -> None:
+def posted(request: Request, csrf_token: str | None) -> Viewer:
+    """The signed-in viewer of a form, refused unless it carries the session's CSRF token."""
+    viewer = signed_in(request)
     if not csrf_ok(viewer.session, csrf_token or request.headers.get("x-csrf-token")):
         raise Refusal(403, "Form expired", "This form is out of date or did not come from this page. Reload and try again.")
+    return viewer
 
 
 def render(request: Request, name: str, status_code: int = 200, viewer: Viewer | None = None, **context) -> HTMLResponse:
@@ -247,8 +250,7 @@ def _routes(page: FastAPI) -> None:
 
     @page.post("/logout")
     def logout(request: Request, csrf_token: Annotated[str | None, Form()] = None):
-        viewer = signed_in(request)
-        checked(request, viewer, csrf_token)
+        posted(request, csrf_token)
         _sessions(request).end(request.cookies.get(COOKIE))
         response = render(request, "message.html", title="Signed out", message="You are signed out.", sign_in=False)
         response.delete_cookie(COOKIE, path=ROOT)
@@ -367,8 +369,7 @@ def _routes(page: FastAPI) -> None:
     @page.post("/t/{tenant_id}/plan")
     def change_plan(request: Request, tenant_id: str, plan_name: Annotated[str, Form(alias="plan")],
                     effective: Annotated[str, Form()], csrf_token: Annotated[str | None, Form()] = None):
-        viewer = signed_in(request)
-        checked(request, viewer, csrf_token)
+        viewer = posted(request, csrf_token)
         granted = access(viewer, "PUT", "/tenants/{tenant_id}/plan", tenant_id)
         plan.change_plan(tenant_id, PlanChangeIn.model_validate({"plan": plan_name, "effective": effective}),
                          granted, _svc(request))
@@ -377,8 +378,7 @@ def _routes(page: FastAPI) -> None:
     @page.post("/t/{tenant_id}/plan-change-requests")
     def request_change(request: Request, tenant_id: str, plan_name: Annotated[str, Form(alias="plan")],
                        effective: Annotated[str, Form()], csrf_token: Annotated[str | None, Form()] = None):
-        viewer = signed_in(request)
-        checked(request, viewer, csrf_token)
+        viewer = posted(request, csrf_token)
         granted = access(viewer, "POST", "/tenants/{tenant_id}/plan-change-requests", tenant_id)
         plan.ask_for_plan_change(tenant_id, PlanChangeIn.model_validate({"plan": plan_name, "effective": effective}),
                                  granted, _svc(request))
@@ -386,8 +386,7 @@ def _routes(page: FastAPI) -> None:
 
     @page.post("/requests/{request_id}/{decision}")
     def decide_request(request: Request, request_id: str, decision: str, csrf_token: Annotated[str | None, Form()] = None):
-        viewer = signed_in(request)
-        checked(request, viewer, csrf_token)
+        viewer = posted(request, csrf_token)
         if decision not in ("approve", "reject"):
             raise Refusal(404, "Not found", "There is no such page.")
         svc = _svc(request)
@@ -401,8 +400,7 @@ def _routes(page: FastAPI) -> None:
     @page.post("/t/{tenant_id}/budgets")
     def add_budget(request: Request, tenant_id: str, amount_usd: Annotated[str, Form()],
                    channels: Annotated[list[str], Form()] = [], csrf_token: Annotated[str | None, Form()] = None):  # noqa: B006
-        viewer = signed_in(request)
-        checked(request, viewer, csrf_token)
+        viewer = posted(request, csrf_token)
         granted = access(viewer, "POST", "/tenants/{tenant_id}/budgets", tenant_id)
         budgets.add_budget(tenant_id, BudgetIn.model_validate({"amount_usd": amount_usd, "channels": channels}),
                            granted, _svc(request))
@@ -410,16 +408,14 @@ def _routes(page: FastAPI) -> None:
 
     @page.post("/t/{tenant_id}/budgets/{budget_id}/delete")
     def remove_budget(request: Request, tenant_id: str, budget_id: int, csrf_token: Annotated[str | None, Form()] = None):
-        viewer = signed_in(request)
-        checked(request, viewer, csrf_token)
+        viewer = posted(request, csrf_token)
         granted = access(viewer, "DELETE", "/tenants/{tenant_id}/budgets/{budget_id}", tenant_id)
         budgets.remove_budget(tenant_id, budget_id, granted, _svc(request))
         return back(request, viewer, tenant_id, "budget_removed", "#alerts")
 
     @page.post("/t/{tenant_id}/notifications/{notification_id}/read")
     def mark_read(request: Request, tenant_id: str, notification_id: str, csrf_token: Annotated[str | None, Form()] = None):
-        viewer = signed_in(request)
-        checked(request, viewer, csrf_token)
+        viewer = posted(request, csrf_token)
         granted = access(viewer, "POST", "/tenants/{tenant_id}/notifications/{notification_id}/read", tenant_id)
         budgets.mark_read(tenant_id, notification_id, granted, _svc(request))
         return back(request, viewer, tenant_id, "read", "#alerts")
@@ -428,8 +424,7 @@ def _routes(page: FastAPI) -> None:
     def setup_intent(request: Request, tenant_id: str, kind: Annotated[str, Form(alias="type")] = "card",
                      csrf_token: Annotated[str | None, Form()] = None):
         """For Stripe.js in the page: the SetupIntent's client secret (JSON)."""
-        viewer = signed_in(request)
-        checked(request, viewer, csrf_token)
+        viewer = posted(request, csrf_token)
         access(viewer, "POST", "/tenants/{tenant_id}/payment-method/setup-intent", tenant_id)
         intent = payment_method.setup_intent(tenant_id, SetupIntentIn.model_validate({"type": kind}), _svc(request))
         return JSONResponse({"client_secret": intent.client_secret})
@@ -438,8 +433,7 @@ def _routes(page: FastAPI) -> None:
     def set_payment_method(request: Request, tenant_id: str, kind: Annotated[str, Form(alias="type")],
                            stripe_payment_method: Annotated[str | None, Form()] = None,
                            csrf_token: Annotated[str | None, Form()] = None):
-        viewer = signed_in(request)
-        checked(request, viewer, csrf_token)
+        viewer = posted(request, csrf_token)
         granted = access(viewer, "PUT", "/tenants/{tenant_id}/payment-method", tenant_id)
         chosen = PaymentMethodIn.model_validate({"type": kind, "stripe_payment_method": stripe_payment_method or None})
         payment_method.set_payment_method(tenant_id, chosen, granted, _svc(request))
