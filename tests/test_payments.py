@@ -112,8 +112,12 @@ def test_two_runs_at_once_charge_once(billed, stripe_client):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == ["in_flight", "paid"]
+    # The loser of the claim answers in_flight; one that comes once the attempt is written, or after it is
+    # settled, reconciles it to paid (under load either happens). Whichever: one charge, and the invoice is paid.
+    assert "paid" in results and set(results) <= {"in_flight", "paid"}
     assert len(intents(stripe_client)) == 1
+    assert invoice_of(book, "visa").status == "paid"
+    assert [a["status"] for a in payments.attempts(visa.invoice_id)] == ["succeeded"]
 
 
 def test_wire_is_not_charged_and_a_received_transfer_marks_it_paid(billed, stripe_client):
