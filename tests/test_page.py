@@ -438,6 +438,26 @@ def test_a_broken_amount_is_a_clear_message_not_a_traceback(sign_in):
 
 
 
+def test_a_malformed_id_in_a_page_address_is_not_found_before_anything_is_looked_up(sign_in, page_service):
+    """Path ids follow the API's one identifier rule (billing/service/params.py, billing/identifiers.py)."""
+    page = sign_in(admin="olga")  # a platform admin may see any tenant: only the id's form refuses these
+    for path, bad in (("/t/-acme", "tenant_id"), ("/t/ac%20me", "tenant_id"), (f"/t/{'a' * 129}", "tenant_id"),
+                      ("/t/acme%00/usage.csv", "tenant_id"), ("/t/acme/invoices/INV%3B1", "invoice_id"),
+                      ("/t/acme/invoices/INV%20000001/pdf", "invoice_id"),
+                      ("/t/acme/invoices/INV-000001/lines/first", "position"),
+                      ("/t/acme/invoices/INV-000001/lines/1001", "position")):
+        response = page.goto(f"{page_service.url}/billing{path}")
+        assert response.status == 404 and page.locator("h1").inner_text() == "Not found", path
+        assert page.locator(".message p").first.inner_text() == f"There is no such page: the {bad} in its address is malformed."
+    page.goto(f"{page_service.url}/billing/t/acme")
+    token = page.locator('header input[name="csrf_token"]').get_attribute("value")
+    for path, bad in (("/t/acme/budgets/-1/delete", "budget_id"), ("/t/acme/notifications/n%20x/read", "notification_id"),
+                      ("/requests/r1/cancel", "decision"), ("/requests/r%2B1/approve", "request_id")):
+        response = page.context.request.post(f"{page_service.url}/billing{path}", form={"csrf_token": token},
+                                             max_redirects=0)
+        assert response.status == 404 and f"the {bad} in its address is malformed" in response.text(), path
+        assert "Traceback" not in response.text()
+
 def test_the_demo_ends_with_how_to_start_the_page_and_working_sign_in_links(page_home, page_service):
     from billing.ledger import Ledger
     from billing.service.page_session import demo_sign_in
