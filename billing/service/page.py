@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
 from pydantic import ValidationError
 
-from billing.directory import month_days
+from billing.directory import PAYMENT_TYPES, check_payment_method, month_days
 from billing.documents import invoice_document
 from billing.invoices import Invoice as LedgerInvoice
 from billing.service.app import Service
@@ -168,6 +168,19 @@ def pending_requests(svc: Service) -> list[PlanChangeRequest]:
     with svc.ledger.engine.connect() as con:
         return [PlanChangeRequest.model_validate(dict(row._mapping))
                 for row in con.execute(sa.text(query("ledger/page_pending_requests")))]
+
+
+def payment_methods_allowed(tenant) -> list[str]:
+    """The payment methods section 2's rules allow the tenant, by the API's own check (ACH for US tenants only,
+    invoice and wire for Enterprise only): the page offers no other."""
+    allowed = []
+    for kind in PAYMENT_TYPES:
+        try:
+            check_payment_method(replace(tenant, payment_method_type=kind))
+        except BillingError:
+            continue
+        allowed.append(kind)
+    return allowed
 
 
 def stripe_js() -> dict | None:
@@ -326,7 +339,8 @@ def _routes(page: FastAPI) -> None:
             invoices=history, method=method, budgets=budget_list, notifications=notifications,
             change_plan=can(viewer, "PUT", "/tenants/{tenant_id}/plan", tenant_id),
             request_change=can(viewer, "POST", "/tenants/{tenant_id}/plan-change-requests", tenant_id),
-            enterprise=overview.plan == "enterprise", stripe=stripe_js(), notice=NOTICES.get(done or ""))
+            payment_methods=payment_methods_allowed(tenant), stripe=stripe_js(), seller=svc.settings.seller.name,
+            notice=NOTICES.get(done or ""))
 
     @page.get("/t/{tenant_id}/invoices/{invoice_id}")
     def invoice_page(request: Request, tenant_id: TenantId, invoice_id: InvoiceId):
