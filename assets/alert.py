@@ -9,7 +9,7 @@ from assets.ingest import usage_events
 from billing.aggregate import live_monthly_totals
 from billing.alerts import evaluate
 from billing.settings import BillingError
-from billing_jobs.failures import step_error
+from billing_jobs.failures import run_name, step_error
 from billing_jobs.partitions import monthly_partitions
 from resources import BillingStore
 
@@ -140,8 +140,8 @@ def notify_operators_of_failure(context: dg.RunFailureSensorContext, billing: Bi
                     for event in context.get_step_failure_events() if event.step_failure_data.error]
     what = "\n".join(f"- step {step}: {error}" for step, error in failed_steps) or f"- {context.failure_event.message}"
     advice = RERUN.get(run.job_name, RERUN_ANY).format(month=partition[:7] or "YYYY-MM")
-    body = (f"The {run.job_name} run{f' of {partition}' if partition else ''} failed.\n\n"
+    body = (f"The {run_name(run)} run{f' of {partition}' if partition else ''} failed.\n\n"
             f"What failed:\n{what}\n\nWhat to do: {advice}\n\n"
             f"The run in the Dagster UI: {settings.dagster_url}/runs/{run.run_id}\n")
-    subject = f"Billing run failed: {run.job_name}{f' {partition}' if partition else ''}"
+    subject = f"Billing run failed: {run_name(run)}{f' {partition}' if partition else ''}"
     billing.transport().send("email", settings.operator_email, subject, body, f"run-failure:{run.run_id}")

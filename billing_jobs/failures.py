@@ -1,4 +1,6 @@
-"""What failed in a Dagster run, in the user's words: the error a step raised, not Dagster's wrapper around it."""
+"""What failed in a Dagster run, in the user's words: which run, and the error a step raised, not Dagster's wrapper
+around it."""
+import dagster as dg
 from dagster._utils.error import SerializableErrorInfo
 
 WRAPPERS = ("billing.settings.BillingError: ",)
@@ -12,3 +14,11 @@ def step_error(error: SerializableErrorInfo) -> str:
     for wrapper in WRAPPERS:
         line = line.removeprefix(wrapper)
     return line
+
+
+def run_name(run: dg.DagsterRun) -> str:
+    """The run's job; for assets launched from the asset graph, which Dagster runs under its hidden __ASSET_JOB
+    (the UI's "Job: None"), the assets, since no operator knows that name (docs/operations.md, "Backfilling")."""
+    if not run.job_name.startswith("__"):
+        return run.job_name
+    return ", ".join(sorted(key.to_user_string() for key in run.asset_selection or ())) + " (from the asset graph)"

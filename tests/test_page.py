@@ -7,7 +7,9 @@ home of its own: acme (professional, card), beta (starter, usage near its limits
 (enterprise, invoice)."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import html
 import json
 import os
 import subprocess
@@ -20,8 +22,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from billing.sql import query
-from tests.conftest import NOW, event
-from tests.service_fixtures import BILLING, BillingService, Tokens, seed, service_environment
+from tests.conftest import NOW, event, tenant
+from tests.service_fixtures import BILLING, BillingService, Tokens, people, seed, service_environment
 
 HERE = Path(__file__).parent
 ARTIFACTS = HERE / "artifacts"
@@ -102,21 +104,28 @@ def invoice_row(page, period: str):
 
 
 @pytest.fixture
-def sign_in(chromium, page_home, page_service):
+def open_signed_in(chromium):
+    """A browser page signed in to a service on a home, closed after the test."""
     contexts = []
 
-    def open_as(user: str | None = None, admin: str | None = None, width: int = 1440, bypass_csp: bool = False):
+    def open_as(home: Path, base_url: str, user: str | None = None, admin: str | None = None, width: int = 1440,
+                bypass_csp: bool = False):
         # bypass_csp: only for injecting axe-core, which the page's Content-Security-Policy rightly refuses
         context = chromium.new_context(viewport={"width": width, "height": 900}, accept_downloads=True,
                                        bypass_csp=bypass_csp)
         contexts.append(context)
         page = context.new_page()
-        page.goto(link(page_home, page_service.url, user, admin))
+        page.goto(link(home, base_url, user, admin))
         return page
 
     yield open_as
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def sign_in(open_signed_in, page_home, page_service):
+    return functools.partial(open_signed_in, page_home, page_service.url)
 
 
 def test_tenant_admin_reads_usage_downloads_a_pdf_and_requests_a_plan_change(sign_in, tmp_path):
@@ -287,6 +296,89 @@ def test_billing_contact_sets_a_budget_and_adds_a_card_through_stripe_js(sign_in
     assert "4242" in page.locator("#payment").inner_text()
 
 
+# -- ACH, which localstripe lacks: against Stripe's documented wire answers (tests/stripe_boundary.py), whose
+# stand-in Stripe.js plays Stripe's bank window and confirms the SetupIntent from the browser as Stripe.js does.
+@pytest.fixture(scope="module")
+def ach_home(tmp_path_factory) -> Path:
+    """The service's three US tenants, and euro, a German one."""
+    home = tmp_path_factory.mktemp("ach") / "billing"
+    seed(home).import_tenants(tenant("euro", country="DE", users=people("euro")))
+    return home
+
+
+@pytest.fixture(scope="module")
+def ach_service(ach_home, stripe_boundary_server):
+    server = BillingService(ach_home, STRIPE_API_KEY="sk_test_boundary", STRIPE_API_BASE=stripe_boundary_server.url,
+                            STRIPE_PUBLISHABLE_KEY="pk_test_boundary",
+                            STRIPE_JS_URL=f"{stripe_boundary_server.url}/js.stripe.com/v3/").start()
+    yield server
+    server.stop()
+
+
+def test_a_us_billing_contact_adds_a_us_bank_account_through_stripe_js(open_signed_in, ach_home, ach_service,
+                                                                       stripe_boundary):
+    page = open_signed_in(ach_home, ach_service.url, "acme-billing_contact")
+    bank = page.locator("#bank-form")
+    bank.get_by_label("Account holder").fill("Acme Corp")
+    bank.get_by_role("button", name="Connect a US bank account").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()  # closed Stripe's bank window
+    expect(bank.locator("#bank-errors")).to_have_text("No bank account was connected.")
+
+    bank.get_by_role("button", name="Connect a US bank account").click()
+    page.get_by_role("dialog").get_by_role("button", name="STRIPE TEST BANK, checking ending 6789").click()
+    page.wait_for_url("**done=payment_method**")
+    assert page.locator("#current-method").inner_text() == "ACH transfer"
+    assert "bank account ending 6789" in page.locator("#payment").inner_text()
+
+    # On the wire: the service asked for a SetupIntent for a US bank account, verified at once, on each click ...
+    asked = [form for _, form in stripe_boundary.sent("POST", "/v1/setup_intents")]
+    assert len(asked) == 2 and asked[0] == asked[1]
+    assert asked[0]["payment_method_types"] == ["us_bank_account"] and asked[0]["usage"] == "off_session"
+    assert asked[0]["payment_method_options"] == {"us_bank_account": {"verification_method": "instant"}}
+    assert asked[0]["metadata"] == {"tenant_id": "acme"}
+    # ... the browser confirmed the second (the first was left when the window closed) with the publishable key
+    # and the client secret: the secret key never leaves the service ...
+    _, kept = stripe_boundary.setup_intents.values()
+    [(path, headers, confirmed)] = [(path, headers, form) for _, path, headers, form in stripe_boundary.requests
+                                    if path.endswith("/confirm")]
+    assert path == f"/v1/setup_intents/{kept['id']}/confirm" and "Authorization" not in headers
+    assert confirmed == {"key": "pk_test_boundary", "client_secret": kept["client_secret"],
+                         "payment_method": "pm_usBankAccount_success"}
+    # ... and the service read the account back with its secret key before saving it
+    [(headers, _)] = stripe_boundary.sent("GET", "/v1/payment_methods/pm_usBankAccount_success")
+    assert headers["Authorization"] == "Bearer sk_test_boundary"
+    contact = Tokens(ach_home).user("acme-billing_contact")
+    url = f"{ach_service.url}/api/v1/tenants/acme/payment-method"
+    assert httpx.get(url, headers=contact).json() == {  # the API says what the page says
+        "tenant_id": "acme", "type": "ach", "stripe_payment_method": "pm_usBankAccount_success",
+        "display": "bank account ending 6789"}
+    card_as_ach = httpx.put(url, headers=contact, json={"type": "ach", "stripe_payment_method": "pm_card_visa"})
+    assert card_as_ach.status_code == 422
+    assert card_as_ach.json()["detail"] == "pm_card_visa is a card payment method, not us_bank_account"
+    acmes_as_betas = httpx.put(url.replace("/acme/", "/beta/"), headers=Tokens(ach_home).user("beta-billing_contact"),
+                               json={"type": "ach", "stripe_payment_method": "pm_usBankAccount_success"})
+    assert acmes_as_betas.status_code == 422
+    assert acmes_as_betas.json()["detail"] == "pm_usBankAccount_success was set up for another customer, not tenant beta's"
+
+
+def test_a_tenant_outside_the_us_is_offered_no_ach_and_refused_it(open_signed_in, ach_home, ach_service,
+                                                                   stripe_boundary):
+    page = open_signed_in(ach_home, ach_service.url, "euro-billing_contact")
+    payment = page.locator("#payment")
+    assert payment.locator("#bank-form").count() == 0 and "bank account" not in payment.inner_text()
+    assert payment.locator("#card-form").count() == 1  # a card, as for everyone
+    token = payment.locator('input[name="csrf_token"]').first.get_attribute("value")
+    for path, form in (("/billing/t/euro/payment-method/setup-intent", {"type": "ach"}),
+                       ("/billing/t/euro/payment-method", {"type": "ach", "stripe_payment_method": "pm_usBankAccount_success"})):
+        refused = page.context.request.post(f"{ach_service.url}{path}", form={**form, "csrf_token": token}, max_redirects=0)
+        assert refused.status == 422, refused.text()
+        shown = html.unescape(refused.text())
+        assert "<h1>Not done</h1>" in shown and "'ach' is for US tenants only (country is DE)" in shown
+    assert stripe_boundary.requests == []  # refused before Stripe was asked anything
+    page.reload()
+    assert page.locator("#current-method").inner_text() == "Credit card"
+
+
 def test_a_member_another_tenants_url_and_no_session_are_refused(sign_in, page_service, page_home):
     member = sign_in("acme-member")
     assert member.locator("h1").inner_text() == "No billing access"
@@ -441,6 +533,26 @@ def test_a_broken_amount_is_a_clear_message_not_a_traceback(sign_in):
     assert "amount_usd" in page.locator(".message").inner_text() and "Traceback" not in page.content()
 
 
+
+def test_a_malformed_id_in_a_page_address_is_not_found_before_anything_is_looked_up(sign_in, page_service):
+    """Path ids follow the API's one identifier rule (billing/service/params.py, billing/identifiers.py)."""
+    page = sign_in(admin="olga")  # a platform admin may see any tenant: only the id's form refuses these
+    for path, bad in (("/t/-acme", "tenant_id"), ("/t/ac%20me", "tenant_id"), (f"/t/{'a' * 129}", "tenant_id"),
+                      ("/t/acme%00/usage.csv", "tenant_id"), ("/t/acme/invoices/INV%3B1", "invoice_id"),
+                      ("/t/acme/invoices/INV%20000001/pdf", "invoice_id"),
+                      ("/t/acme/invoices/INV-000001/lines/first", "position"),
+                      ("/t/acme/invoices/INV-000001/lines/1001", "position")):
+        response = page.goto(f"{page_service.url}/billing{path}")
+        assert response.status == 404 and page.locator("h1").inner_text() == "Not found", path
+        assert page.locator(".message p").first.inner_text() == f"There is no such page: the {bad} in its address is malformed."
+    page.goto(f"{page_service.url}/billing/t/acme")
+    token = page.locator('header input[name="csrf_token"]').get_attribute("value")
+    for path, bad in (("/t/acme/budgets/-1/delete", "budget_id"), ("/t/acme/notifications/n%20x/read", "notification_id"),
+                      ("/requests/r1/cancel", "decision"), ("/requests/r%2B1/approve", "request_id")):
+        response = page.context.request.post(f"{page_service.url}/billing{path}", form={"csrf_token": token},
+                                             max_redirects=0)
+        assert response.status == 404 and f"the {bad} in its address is malformed" in response.text(), path
+        assert "Traceback" not in response.text()
 
 def test_the_demo_ends_with_how_to_start_the_page_and_working_sign_in_links(page_home, page_service):
     from billing.ledger import Ledger

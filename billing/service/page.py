@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
 from pydantic import ValidationError
 
-from billing.directory import month_days
+from billing.directory import PAYMENT_TYPES, check_payment_method, month_days
 from billing.documents import invoice_document
 from billing.invoices import Invoice as LedgerInvoice
 from billing.service.app import Service
@@ -32,7 +32,8 @@ from billing.service.identity import Caller, directory_roles
 from billing.service.models import (BudgetIn, CostBreakdown, Invoice, LineExplanation, PaymentMethodIn, PlanChangeIn,
                                     PlanChangeRequest, SetupIntentIn, UsageMetrics)
 from billing.service.page_session import COOKIE, Session, Sessions, csrf_ok
-from billing.service.params import MONTH
+from billing.service.params import (MONTH, BudgetId, Decision, InvoiceId, LinePosition, Month, NotificationId, RequestId,
+                                    TenantId)
 from billing.service.policy import Access, decide, rule_of, visible_tenants
 from billing.service.routers import budgets, costs, invoices, payment_method, plan, tenants, usage
 from billing.settings import BillingError
@@ -169,6 +170,19 @@ def pending_requests(svc: Service) -> list[PlanChangeRequest]:
                 for row in con.execute(sa.text(query("ledger/page_pending_requests")))]
 
 
+def payment_methods_allowed(tenant) -> list[str]:
+    """The payment methods section 2's rules allow the tenant, by the API's own check (ACH for US tenants only,
+    invoice and wire for Enterprise only): the page offers no other."""
+    allowed = []
+    for kind in PAYMENT_TYPES:
+        try:
+            check_payment_method(replace(tenant, payment_method_type=kind))
+        except BillingError:
+            continue
+        allowed.append(kind)
+    return allowed
+
+
 def stripe_js() -> dict | None:
     """Stripe.js from the configured Stripe address (the only script fetched at run time); None without a key."""
     key = os.environ.get("STRIPE_PUBLISHABLE_KEY")
@@ -216,6 +230,10 @@ def create_page(service: Service) -> FastAPI:
 
     @page.exception_handler(RequestValidationError)
     async def bad_parameter(request: Request, error: RequestValidationError):
+        in_address = [e["loc"][-1] for e in error.errors() if e.get("loc", ("",))[0] == "path"]
+        if in_address:  # a malformed id names nothing: no such page, whatever else the request holds
+            return render(request, "message.html", 404, title="Not found",
+                          message=f"There is no such page: the {in_address[0]} in its address is malformed.")
         first = error.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("query", "path", "body"))
         return render(request, "message.html", 422, title="Not done", message=f"{where}: {first.get('msg', 'invalid')}")
@@ -284,8 +302,7 @@ def _routes(page: FastAPI) -> None:
                       status=status, notice=NOTICES.get(done or ""))
 
     @page.get("/t/{tenant_id}")
-    def tenant_page(request: Request, tenant_id: str, done: str | None = None,
-                    month: Annotated[str | None, Query(pattern=MONTH)] = None):
+    def tenant_page(request: Request, tenant_id: TenantId, done: str | None = None, month: Month = None):
         viewer = signed_in(request)
         svc = _svc(request)
         access(viewer, "GET", "/tenants/{tenant_id}/usage", tenant_id)
@@ -322,10 +339,11 @@ def _routes(page: FastAPI) -> None:
             invoices=history, method=method, budgets=budget_list, notifications=notifications,
             change_plan=can(viewer, "PUT", "/tenants/{tenant_id}/plan", tenant_id),
             request_change=can(viewer, "POST", "/tenants/{tenant_id}/plan-change-requests", tenant_id),
-            enterprise=overview.plan == "enterprise", stripe=stripe_js(), notice=NOTICES.get(done or ""))
+            payment_methods=payment_methods_allowed(tenant), stripe=stripe_js(), seller=svc.settings.seller.name,
+            notice=NOTICES.get(done or ""))
 
     @page.get("/t/{tenant_id}/invoices/{invoice_id}")
-    def invoice_page(request: Request, tenant_id: str, invoice_id: str):
+    def invoice_page(request: Request, tenant_id: TenantId, invoice_id: InvoiceId):
         viewer = signed_in(request)
         svc = _svc(request)
         access(viewer, "GET", "/tenants/{tenant_id}/invoices/{invoice_id}", tenant_id)
@@ -333,13 +351,13 @@ def _routes(page: FastAPI) -> None:
         return render(request, "invoice.html", viewer=viewer, tenant=svc.tenant(tenant_id), invoice=found)
 
     @page.get("/t/{tenant_id}/invoices/{invoice_id}/pdf")
-    def invoice_pdf(request: Request, tenant_id: str, invoice_id: str):
+    def invoice_pdf(request: Request, tenant_id: TenantId, invoice_id: InvoiceId):
         viewer = signed_in(request)
         access(viewer, "GET", "/tenants/{tenant_id}/invoices/{invoice_id}/pdf", tenant_id)
         return invoices.invoice_pdf(tenant_id, invoice_id, _svc(request))
 
     @page.get("/t/{tenant_id}/invoices/{invoice_id}/lines/{position}")
-    def explain_page(request: Request, tenant_id: str, invoice_id: str, position: int):
+    def explain_page(request: Request, tenant_id: TenantId, invoice_id: InvoiceId, position: LinePosition):
         """The usage behind an invoice line, down to its snapshot files and rows (the API's explain)."""
         viewer = signed_in(request)
         svc = _svc(request)
@@ -353,21 +371,21 @@ def _routes(page: FastAPI) -> None:
                       explained=explained, chart=chart)
 
     @page.get("/t/{tenant_id}/invoice-pdfs")
-    def invoice_pdfs(request: Request, tenant_id: str, start: Annotated[str, Query(alias="from", pattern=MONTH)],
+    def invoice_pdfs(request: Request, tenant_id: TenantId, start: Annotated[str, Query(alias="from", pattern=MONTH)],
                      end: Annotated[str, Query(alias="to", pattern=MONTH)]):
         viewer = signed_in(request)
         access(viewer, "GET", "/tenants/{tenant_id}/invoice-pdfs", tenant_id)
         return invoices.invoice_pdfs(tenant_id, _svc(request), start, end)
 
     @page.get("/t/{tenant_id}/usage.csv")
-    def usage_csv(request: Request, tenant_id: str, month: Annotated[str | None, Query(pattern=MONTH)] = None):
+    def usage_csv(request: Request, tenant_id: TenantId, month: Month = None):
         viewer = signed_in(request)
         access(viewer, "GET", "/tenants/{tenant_id}/usage/csv", tenant_id)
         return usage.usage_csv(tenant_id, _svc(request), month)
 
     # -- changes: each through the API's own function, with the API's own input model ----------------------
     @page.post("/t/{tenant_id}/plan")
-    def change_plan(request: Request, tenant_id: str, plan_name: Annotated[str, Form(alias="plan")],
+    def change_plan(request: Request, tenant_id: TenantId, plan_name: Annotated[str, Form(alias="plan")],
                     effective: Annotated[str, Form()], csrf_token: Annotated[str | None, Form()] = None):
         viewer = posted(request, csrf_token)
         granted = access(viewer, "PUT", "/tenants/{tenant_id}/plan", tenant_id)
@@ -376,7 +394,7 @@ def _routes(page: FastAPI) -> None:
         return back(request, viewer, tenant_id, "plan_changed", "#plan")
 
     @page.post("/t/{tenant_id}/plan-change-requests")
-    def request_change(request: Request, tenant_id: str, plan_name: Annotated[str, Form(alias="plan")],
+    def request_change(request: Request, tenant_id: TenantId, plan_name: Annotated[str, Form(alias="plan")],
                        effective: Annotated[str, Form()], csrf_token: Annotated[str | None, Form()] = None):
         viewer = posted(request, csrf_token)
         granted = access(viewer, "POST", "/tenants/{tenant_id}/plan-change-requests", tenant_id)
@@ -385,10 +403,9 @@ def _routes(page: FastAPI) -> None:
         return back(request, viewer, tenant_id, "requested", "#plan")
 
     @page.post("/requests/{request_id}/{decision}")
-    def decide_request(request: Request, request_id: str, decision: str, csrf_token: Annotated[str | None, Form()] = None):
+    def decide_request(request: Request, request_id: RequestId, decision: Decision,
+                       csrf_token: Annotated[str | None, Form()] = None):
         viewer = posted(request, csrf_token)
-        if decision not in ("approve", "reject"):
-            raise Refusal(404, "Not found", "There is no such page.")
         svc = _svc(request)
         tenant_id = svc.tenant_of_request(request_id)
         if tenant_id is None:
@@ -398,7 +415,7 @@ def _routes(page: FastAPI) -> None:
         return back(request, viewer, None, "approved" if decision == "approve" else "rejected")
 
     @page.post("/t/{tenant_id}/budgets")
-    def add_budget(request: Request, tenant_id: str, amount_usd: Annotated[str, Form()],
+    def add_budget(request: Request, tenant_id: TenantId, amount_usd: Annotated[str, Form()],
                    channels: Annotated[list[str], Form()] = [], csrf_token: Annotated[str | None, Form()] = None):  # noqa: B006
         viewer = posted(request, csrf_token)
         granted = access(viewer, "POST", "/tenants/{tenant_id}/budgets", tenant_id)
@@ -407,21 +424,21 @@ def _routes(page: FastAPI) -> None:
         return back(request, viewer, tenant_id, "budget_added", "#alerts")
 
     @page.post("/t/{tenant_id}/budgets/{budget_id}/delete")
-    def remove_budget(request: Request, tenant_id: str, budget_id: int, csrf_token: Annotated[str | None, Form()] = None):
+    def remove_budget(request: Request, tenant_id: TenantId, budget_id: BudgetId, csrf_token: Annotated[str | None, Form()] = None):
         viewer = posted(request, csrf_token)
         granted = access(viewer, "DELETE", "/tenants/{tenant_id}/budgets/{budget_id}", tenant_id)
         budgets.remove_budget(tenant_id, budget_id, granted, _svc(request))
         return back(request, viewer, tenant_id, "budget_removed", "#alerts")
 
     @page.post("/t/{tenant_id}/notifications/{notification_id}/read")
-    def mark_read(request: Request, tenant_id: str, notification_id: str, csrf_token: Annotated[str | None, Form()] = None):
+    def mark_read(request: Request, tenant_id: TenantId, notification_id: NotificationId, csrf_token: Annotated[str | None, Form()] = None):
         viewer = posted(request, csrf_token)
         granted = access(viewer, "POST", "/tenants/{tenant_id}/notifications/{notification_id}/read", tenant_id)
         budgets.mark_read(tenant_id, notification_id, granted, _svc(request))
         return back(request, viewer, tenant_id, "read", "#alerts")
 
     @page.post("/t/{tenant_id}/payment-method/setup-intent")
-    def setup_intent(request: Request, tenant_id: str, kind: Annotated[str, Form(alias="type")] = "card",
+    def setup_intent(request: Request, tenant_id: TenantId, kind: Annotated[str, Form(alias="type")] = "card",
                      csrf_token: Annotated[str | None, Form()] = None):
         """For Stripe.js in the page: the SetupIntent's client secret (JSON)."""
         viewer = posted(request, csrf_token)
@@ -430,7 +447,7 @@ def _routes(page: FastAPI) -> None:
         return JSONResponse({"client_secret": intent.client_secret})
 
     @page.post("/t/{tenant_id}/payment-method")
-    def set_payment_method(request: Request, tenant_id: str, kind: Annotated[str, Form(alias="type")],
+    def set_payment_method(request: Request, tenant_id: TenantId, kind: Annotated[str, Form(alias="type")],
                            stripe_payment_method: Annotated[str | None, Form()] = None,
                            csrf_token: Annotated[str | None, Form()] = None):
         viewer = posted(request, csrf_token)

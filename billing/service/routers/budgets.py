@@ -7,18 +7,17 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
 from billing.service import audit
 from billing.service.app import Service, service
 from billing.service.models import Budget, BudgetIn, Notification
-from billing.service.params import IDENTIFIER, TenantId
+from billing.service.params import BudgetId, NotificationId, TenantId
 from billing.service.policy import Access, authorize
 from billing.sql import query
 
 router = APIRouter(tags=["budgets"])
-BudgetId = Annotated[int, Path(ge=0, le=1_000_000)]
 
 
 def budgets_of(con, tenant_id: str) -> list[Budget]:
@@ -76,7 +75,7 @@ def notifications(tenant_id: TenantId, access: Annotated[Access, Depends(authori
 
 
 @router.post("/tenants/{tenant_id}/notifications/{notification_id}/read", response_model=Notification)
-def mark_read(tenant_id: TenantId, notification_id: Annotated[str, Path(pattern=IDENTIFIER)],
+def mark_read(tenant_id: TenantId, notification_id: NotificationId,
               access: Annotated[Access, Depends(authorize)], svc: Annotated[Service, Depends(service)]):
     found = next((n for n in notifications(tenant_id, access, svc) if n.notification_id == notification_id), None)
     if found is None:

@@ -7,7 +7,6 @@ import zipfile
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from billing.documents import invoice_document
@@ -16,7 +15,7 @@ from billing.invoices import Invoice as LedgerInvoice
 from billing.object_store import S3Store
 from billing.service.app import Service, service
 from billing.service.models import Invoice, LineExplanation
-from billing.service.params import MONTH, InvoiceId, TenantId
+from billing.service.params import MONTH, InvoiceId, LinePosition, TenantId
 
 router = APIRouter(tags=["invoices"])
 
@@ -66,7 +65,7 @@ def invoice_pdf(tenant_id: TenantId, invoice_id: InvoiceId, svc: Annotated[Servi
 
 
 @router.get("/tenants/{tenant_id}/invoices/{invoice_id}/lines/{position}/explain", response_model=LineExplanation)
-def explain(tenant_id: TenantId, invoice_id: InvoiceId, position: Annotated[int, PathParam(ge=0, le=1000)],
+def explain(tenant_id: TenantId, invoice_id: InvoiceId, position: LinePosition,
             svc: Annotated[Service, Depends(service)]):
     """The usage behind an invoice line: daily figures, events, snapshot files and rows, quarantined rows."""
     found = invoice_of(svc, tenant_id, invoice_id)

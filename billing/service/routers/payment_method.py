@@ -24,6 +24,9 @@ from billing.sql import query
 
 router = APIRouter(tags=["payment method"])
 STRIPE_TYPES = {"card": "card", "ach": "us_bank_account"}
+# A bank account is verified at once through Stripe's Financial Connections, never by micro-deposits: those take
+# days and a second visit to enter them, which the page does not offer, and an unverified account cannot be debited.
+SETUP_OPTIONS = {"card": {}, "ach": {"us_bank_account": {"verification_method": "instant"}}}
 
 
 def stripe_client() -> stripe.StripeClient | None:
@@ -68,7 +71,7 @@ def setup_intent(tenant_id: TenantId, wanted: SetupIntentIn, svc: Annotated[Serv
         options={"idempotency_key": f"customer-{tenant_id}"}).id
     intent = client.v1.setup_intents.create(params={
         "customer": customer, "payment_method_types": [STRIPE_TYPES[wanted.type]], "usage": "off_session",
-        "metadata": {"tenant_id": tenant_id}})
+        "payment_method_options": SETUP_OPTIONS[wanted.type], "metadata": {"tenant_id": tenant_id}})
     return SetupIntent(setup_intent_id=intent.id, client_secret=intent.client_secret, customer=customer, type=wanted.type)
 
 
@@ -86,7 +89,12 @@ def set_payment_method(tenant_id: TenantId, method: PaymentMethodIn, access: Ann
     client = stripe_client()
     if charged and client is not None:
         found = client.v1.payment_methods.retrieve(method.stripe_payment_method)
+        if found.type != STRIPE_TYPES[method.type]:  # a card's id saved as ACH would be debited as neither
+            raise BillingError(f"{found.id} is a {found.type} payment method, not {STRIPE_TYPES[method.type]}")
         if getattr(found, "customer", None):  # confirmed through our SetupIntent: already the tenant's customer's
+            owner = client.v1.customers.retrieve(found.customer)  # ours name their tenant: never save another's
+            if getattr(owner.metadata, "tenant_id", None) != tenant_id:
+                raise BillingError(f"{found.id} was set up for another customer, not tenant {tenant_id}'s")
             record = {"tenant_id": tenant_id, "type": method.type, "stripe_customer_id": found.customer,
                       "stripe_payment_method": found.id, "display": display_of(found)}
             with svc.ledger.engine.begin() as con:
