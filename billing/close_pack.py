@@ -1,6 +1,7 @@
 """The close pack's documents: a summary PDF (Jinja2 + WeasyPrint, charts as inline SVG), and one workbook
-(openpyxl) with a sheet per report and a front sheet of the month's totals. Typed cells (dates as dates, money as numbers in a 2-decimal format) and the same bytes on a rerun of the
-same data: the workbook's timestamps are the month's issue date and its zip entries carry a fixed date."""
+(XlsxWriter, streaming) with a sheet per report and a front sheet of the month's totals. Typed cells (dates as
+dates, money as numbers in a 2-decimal format) and the same bytes on a rerun of the same data: the workbook's
+created and modified time is the month's issue date and its zip entries carry a fixed date."""
 from __future__ import annotations
 
 import io
@@ -8,19 +9,16 @@ import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.writer.excel import ExcelWriter
+import xlsxwriter
 
-from billing.finance import ADJUSTMENTS, AR_AGING, BUCKETS, DATE, MONEY, QUARANTINE, REVENUE, Report, aging_by_bucket
+from billing.finance import (ADJUSTMENTS, AR_AGING, BUCKETS, DATE, INT, MONEY, QUARANTINE, REVENUE, TEXT, Report,
+                             aging_by_bucket)
 from billing.pdf import render_document
 
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 MAX_WIDTH = 60
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
-BOLD = Font(bold=True)
 
 
 def _width(value) -> int:
@@ -31,45 +29,78 @@ def _width(value) -> int:
     return len("" if value is None else str(value))
 
 
-def _sheet(workbook: Workbook, title: str, columns: list[tuple[str, str]], rows: list[list]) -> None:
-    sheet = workbook.create_sheet(title)
-    sheet.append([name for name, _ in columns])
-    for cell in sheet[1]:
-        cell.font = BOLD
-    for row in rows:
-        sheet.append(row)
-    for index, (name, kind) in enumerate(columns, start=1):
-        letter = get_column_letter(index)
-        if kind in (MONEY, DATE):
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = MONEY_FORMAT if kind == MONEY else DATE_FORMAT
-        widest = max([len(name)] + [_width(row[index - 1]) for row in rows])
-        sheet.column_dimensions[letter].width = min(widest + 2, MAX_WIDTH)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
+class _Sheets:
+    """One workbook written row by row (XlsxWriter's constant_memory: a row is on disk once the next begins)."""
+
+    def __init__(self, buffer: io.BytesIO, stamp: datetime):
+        self.workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True})
+        # Not the wall clock: the same data, the same bytes.
+        self.workbook.set_properties({"author": "billing", "created": stamp.replace(tzinfo=None)})
+        self.bold = self.workbook.add_format({"bold": True})
+        self.formats = {MONEY: self.workbook.add_format({"num_format": MONEY_FORMAT}),
+                        DATE: self.workbook.add_format({"num_format": DATE_FORMAT})}
+
+    def _writer(self, sheet, kind: str):
+        """How a value of a column kind goes into a cell: money as a number (a 2-place amount reads back
+        exact as a double), dates as dates, counts as numbers, text as text (never a formula or a link)."""
+        if kind == MONEY:
+            money = self.formats[MONEY]
+            return lambda row, col, value: sheet.write_number(row, col, float(value), money)
+        if kind == DATE:
+            day = self.formats[DATE]
+            return lambda row, col, value: sheet.write_datetime(row, col, value, day)
+        if kind == INT:
+            return sheet.write_number
+        return lambda row, col, value: sheet.write_string(row, col, str(value))
+
+    def _start(self, title: str, names: list[str], rows: list[list]):
+        """A sheet with its bold header row, frozen; an autofilter over it all; columns as wide as their longest
+        value (at most MAX_WIDTH)."""
+        sheet = self.workbook.add_worksheet(title)
+        for col, name in enumerate(names):
+            widest = max([len(name)] + [_width(row[col]) for row in rows])
+            sheet.set_column(col, col, min(widest + 2, MAX_WIDTH))
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, len(rows), len(names) - 1)
+        for col, name in enumerate(names):
+            sheet.write_string(0, col, name, self.bold)
+        return sheet
+
+    def sheet(self, title: str, columns: list[tuple[str, str]], rows: list[list]) -> None:
+        """A sheet of rows whose columns have a kind each."""
+        sheet = self._start(title, [name for name, _ in columns], rows)
+        writers = [self._writer(sheet, kind) for _, kind in columns]
+        for number, row in enumerate(rows, start=1):
+            for col, value in enumerate(row):
+                if value is not None:
+                    writers[col](number, col, value)
+
+    def front(self, lines: list[tuple[str, object, str]]) -> None:
+        """The front sheet: a figure a row, each value of its own kind."""
+        sheet = self._start("Summary", ["figure", "value"], [[label, value] for label, value, _ in lines])
+        for number, (label, value, kind) in enumerate(lines, start=1):
+            sheet.write_string(number, 0, label)
+            self._writer(sheet, kind)(number, 1, value)
+
+    def close(self) -> None:
+        self.workbook.close()
 
 
 def workbook_bytes(reports: list[Report], front: list[tuple[str, object, str]], stamp: datetime) -> bytes:
     """`front`: (label, value, kind) lines of the front sheet; `stamp`: the workbook's created and modified time."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    _sheet(workbook, "Summary", [("figure", "text"), ("value", "text")], [[label, value] for label, value, _ in front])
-    summary = workbook["Summary"]
-    for row, (_, _, kind) in enumerate(front, start=2):
-        summary.cell(row, 2).number_format = MONEY_FORMAT if kind == MONEY else DATE_FORMAT if kind == DATE else "General"
+    buffer = io.BytesIO()
+    sheets = _Sheets(buffer, stamp)
+    sheets.front(front)
     for report in reports:
         names = [name for name, _ in report.columns]
-        _sheet(workbook, report.title, list(report.columns), [[row[name] for name in names] for row in report.rows])
-    workbook.properties.creator = "billing"
-    workbook.properties.created = workbook.properties.modified = stamp.replace(tzinfo=None)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(workbook, archive).save()  # not openpyxl's save_workbook, which stamps the wall clock
+        sheets.sheet(report.title, list(report.columns), [[row[name] for name in names] for row in report.rows])
+    sheets.close()
     return _fixed_dates(buffer.getvalue())
 
 
 def _fixed_dates(data: bytes) -> bytes:
-    """The same archive with every entry dated ZIP_EPOCH: a zip records when each entry was written."""
+    """The same archive with every entry dated ZIP_EPOCH and the same attributes, whatever the temporary files
+    XlsxWriter streamed the sheets through (their dates, their modes)."""
     source, target = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for entry in source.infolist():
@@ -78,14 +109,14 @@ def _fixed_dates(data: bytes) -> bytes:
     return target.getvalue()
 
 
-FRONT = (("invoices", "invoices", "int"), ("subtotal", "subtotal", MONEY), ("tax", "tax", MONEY),
+FRONT = (("invoices", "invoices", INT), ("subtotal", "subtotal", MONEY), ("tax", "tax", MONEY),
          ("invoiced", "invoiced", MONEY), ("collected", "collected", MONEY), ("outstanding", "outstanding", MONEY),
          ("overdue", "overdue", MONEY), ("adjustments recorded", "adjustments", MONEY),
-         ("invoices changed since close", "changes", "int"), ("quarantined usage rows", "quarantined_rows", "int"))
+         ("invoices changed since close", "changes", INT), ("quarantined usage rows", "quarantined_rows", INT))
 
 
 def front_lines(period: str, as_of: date, totals: dict) -> list[tuple[str, object, str]]:
-    return [("month", period, "text"), ("AR as of", as_of, DATE)] + [(label, totals[key], kind) for label, key, kind in FRONT]
+    return [("month", period, TEXT), ("AR as of", as_of, DATE)] + [(label, totals[key], kind) for label, key, kind in FRONT]
 
 
 LARGEST_ADJUSTMENTS = 10

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -135,24 +135,50 @@ def _amount(row) -> Decimal:
 
 
 class FinanceBook:
-    """Reads what the reports need from the ledger through sql/ledger/finance_*.sql."""
+    """Reads what the reports need from the ledger through sql/ledger/finance_*.sql.
 
-    def __init__(self, book: InvoiceBook):
+    `remember=True`: each thing is read once and kept (the month's invoices with their lines, the tenants, each
+    query's rows by its parameters), so that the reports and checks of one close, made from one such book, read
+    the ledger once and all see the same picture of it."""
+
+    def __init__(self, book: InvoiceBook, remember: bool = False):
         self.book, self.ledger = book, book.ledger
+        self._kept: dict | None = {} if remember else None
+
+    def _once(self, key: tuple, read):
+        if self._kept is None:
+            return read()
+        if key not in self._kept:
+            self._kept[key] = read()
+        return self._kept[key]
 
     def _rows(self, name: str, params: dict) -> list:
-        with self.ledger.engine.connect() as con:
-            return con.execute(_q(name), params).fetchall()
+        def read():
+            with self.ledger.engine.connect() as con:
+                return con.execute(_q(name), params).fetchall()
+        return self._once(("rows", name, tuple(sorted(params.items()))), read)
+
+    def invoices(self, period: str) -> list[Invoice]:
+        """The month's invoices with their lines and adjustments."""
+        return self._once(("invoices", period), lambda: self.book.of_period(period))
+
+    def tenants(self) -> dict[str, Tenant]:
+        return self._once(("tenants",), lambda: {tenant.tenant_id: tenant for tenant in self.ledger.tenants()})
 
     def payments(self, period: str) -> list:
         return self._rows("finance_payments", {"first_period": period, "last_period": period,
                                                "issued_by": "9999-12-31", "unpaid_only": 0})
 
+    def first_charge_at(self, period: str) -> datetime | None:
+        """When the first charge attempt on the month's invoices was recorded (the wall clock), None without one."""
+        [row] = self._rows("finance_first_charge", {"period": period})
+        return datetime.fromisoformat(row.first_at) if row.first_at else None
+
     def paid_by_invoice(self, period: str) -> dict[str, Decimal]:
         return _collected(self.payments(period))
 
     def register(self, period: str, tenants: dict[str, Tenant]) -> Report:
-        return build_register(self.book.of_period(period), tenants, self.paid_by_invoice(period))
+        return build_register(self.invoices(period), tenants, self.paid_by_invoice(period))
 
     def collections(self, period: str) -> Report:
         return build_collections(self.payments(period))
@@ -382,6 +408,56 @@ def collections_disagreements(collections: Report, recorded: Report, invoices: l
             problems.append(f"{invoice.invoice_number} is {invoice.status} ({invoice.total}), collected {got}")
     return problems
 
+
+STRIPE_CLOCK_MARGIN = timedelta(days=1)  # how far Stripe's clock may be behind ours, and then some
+
+
+def stripe_payment_intents(client, since: datetime) -> dict[str, dict]:
+    """Stripe's PaymentIntents by id, with their amount (cents), currency, status and the invoice their metadata
+    names (every charge of billing/payments.py carries it), in pages of 100. `since`: when the first charge
+    attempt of the month was recorded, before its PaymentIntent was created; those created from a day before it
+    are listed (Stripe's `created` filter, on Stripe's clock), so the listing grows with the months after the
+    closed one, not with the account's whole history."""
+    params = {"limit": 100, "created": {"gte": int((since - STRIPE_CLOCK_MARGIN).timestamp())}}
+    return {intent.id: {"amount": intent.amount, "currency": intent.currency, "status": intent.status,
+                        "invoice_id": (intent.metadata.to_dict() if intent.metadata else {}).get("invoice_id")}
+            for intent in client.v1.payment_intents.list(params=params).auto_paging_iter()}
+
+
+def stripe_disagreements(collections: Report, intents: dict[str, dict], invoices: list[Invoice]) -> list[str]:
+    """The collections file against Stripe: each succeeded charge's PaymentIntent exists in Stripe, succeeded,
+    for the same amount and currency and the same invoice; and every PaymentIntent Stripe shows succeeded for an
+    invoice of the month is listed as a succeeded charge."""
+    month = {invoice.invoice_id: invoice for invoice in invoices}
+    problems, listed = [], set()
+    for row in collections.rows:
+        if row["status"] != "succeeded":
+            continue
+        reference, invoice = row["reference"], month.get(row["invoice_id"])
+        listed.add(reference)
+        label = f"{row['payment_id']} ({reference or 'no PaymentIntent id'})"
+        intent = intents.get(reference)
+        if intent is None:
+            problems.append(f"{label}: succeeded in the ledger, no such PaymentIntent in Stripe")
+            continue
+        if intent["status"] != "succeeded":
+            problems.append(f"{label}: succeeded in the ledger, {intent['status']} in Stripe")
+        if row["amount"] * 100 != intent["amount"]:
+            problems.append(f"{label}: {row['amount']} in the ledger, {_from_cents(intent['amount'])} in Stripe")
+        if invoice is not None and intent["currency"] != invoice.currency.lower():
+            problems.append(f"{label}: in {invoice.currency} in the ledger, in {intent['currency']} in Stripe")
+        if intent["invoice_id"] != row["invoice_id"]:
+            problems.append(f"{label}: for {row['invoice_id']} in the ledger, for {intent['invoice_id']} in Stripe")
+    for intent_id, intent in sorted(intents.items()):
+        invoice = month.get(intent["invoice_id"])
+        if intent["status"] == "succeeded" and invoice is not None and intent_id not in listed:
+            problems.append(f"{intent_id}: Stripe collected {_from_cents(intent['amount'])} on {invoice.invoice_number}, "
+                            "the collections do not list it as a succeeded charge")
+    return problems
+
+
+def _from_cents(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(ZERO)
 
 
 def close_totals(reports: dict[str, Report]) -> dict:

@@ -2,6 +2,7 @@
 bytes on a rerun; and neither is written when a reconciliation check fails."""
 import io
 import subprocess
+import zipfile
 from datetime import datetime
 from decimal import Decimal as D
 
@@ -23,7 +24,12 @@ def test_the_workbook_has_a_typed_sheet_per_report_and_the_month_s_totals(ledger
         data = (pack(metering) / "close_pack.xlsx").read_bytes()
         assert materialize_pack(metering, instance).success
         assert (pack(metering) / "close_pack.xlsx").read_bytes() == data  # a rerun: the same bytes
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert {entry.date_time for entry in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    core = archive.read("docProps/core.xml").decode()  # the month's issue date, not the wall clock
+    assert core.count(">2026-11-01T00:00:00Z</dcterms:") == 2 and "<dc:creator>billing</dc:creator>" in core
     workbook = openpyxl.load_workbook(io.BytesIO(data))
+    assert workbook.properties.created == workbook.properties.modified == datetime(2026, 11, 1)
     assert workbook.sheetnames == ["Summary", "Invoice register", "Revenue summary", "AR aging", "Collections",
                                    "Adjustments", "Changes", "Quarantine"]
     front = {row[0]: row[1] for row in workbook["Summary"].iter_rows(min_row=2, values_only=True)}
@@ -39,7 +45,8 @@ def test_the_workbook_has_a_typed_sheet_per_report_and_the_month_s_totals(ledger
     assert (total.value, total.number_format, total.data_type) == (540, "#,##0.00", "n")
     assert (issued.value, issued.number_format, issued.is_date) == (datetime(2026, 11, 1), "yyyy-mm-dd", True)
     assert register.freeze_panes == "A2" and register.auto_filter.ref == register.dimensions
-    assert register.column_dimensions["D"].width == len("tenant_name") + 2
+    # XlsxWriter stores a width with the cell padding Excel adds: tenant_name and 2 characters shown
+    assert int(register.column_dimensions["D"].width) == len("tenant_name") + 2
     aging = workbook["AR aging"]
     assert [c.value for c in aging[1]][:3] == ["invoice_id", "invoice_number", "tenant_id"] and aging.max_row == 1 + 14  # 16 invoices, 2 paid
 
@@ -90,3 +97,22 @@ def test_markup_in_the_summary_s_text_renders_as_text():
     text = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
     assert '<img src="file:///etc/hostname"><b>late usage</b>' in text and "-$12.50" in text
     assert "No invoices this month." in text and "No usage was quarantined this month." in text
+
+
+def test_text_in_the_workbook_stays_text():
+    from dataclasses import replace
+    from datetime import date
+
+    from billing.close_pack import workbook_bytes
+    from billing.finance import ADJUSTMENTS
+
+    adjustments = replace(ADJUSTMENTS, rows=[{
+        "invoice_id": "in_1", "tenant_id": "acme", "period_adjusted": "2026-09", "amount": D("-12.50"),
+        "reason": "=HYPERLINK(\"http://example.com\",\"late usage\")", "adjustment_id": "http://example.com/adj_1",
+        "recorded_at": date(2026, 10, 5), "applied_invoice_id": None}])
+    data = workbook_bytes([adjustments], [], datetime(2026, 11, 1))
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Adjustments"]
+    reason, identifier, applied = sheet["E2"], sheet["F2"], sheet["H2"]
+    assert (reason.value, reason.data_type) == ('=HYPERLINK("http://example.com","late usage")', "s")
+    assert (identifier.value, identifier.hyperlink, applied.value) == ("http://example.com/adj_1", None, None)
+    assert sheet["D2"].value == -12.5 and sheet["G2"].is_date

@@ -3,7 +3,8 @@ recorded by hand, a quarantined snapshot row), byte-for-byte reruns, S3, and blo
 fail when their figures disagree."""
 import csv
 import io
-from datetime import date, datetime, timezone
+import os
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import dagster as dg
@@ -17,7 +18,7 @@ from billing.payments import Payments
 from billing.price_book import load_price_book
 from billing.pricing import rate
 from billing.settings import Settings
-from resources import BillingStore
+from resources import BillingStore, StripeResource
 from tests.conftest import Metering, event, tenant
 
 BOOK = load_price_book(Settings.from_env({}).price_book)
@@ -35,9 +36,12 @@ CONTRACT_COLUMNS = {
 
 
 @pytest.fixture
-def ledger_of_four_months(billing_home, stripe_client):
+def ledger_of_four_months(billing_home, stripe_client, localstripe_server, monkeypatch):
     """Four tenants invoiced July to October 2026 (all final); October's card charged through localstripe, one
-    card declined, an August wire received; and a quarantined snapshot row in October."""
+    card declined, an August wire received; and a quarantined snapshot row in October. Stripe's key and address
+    are in the environment, as the Definitions read them: the collections check compares with localstripe."""
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_billing")
+    monkeypatch.setenv("STRIPE_API_BASE", localstripe_server.url)
     metering = Metering(billing_home)
     metering.import_tenants(
         tenant("acme", tax_rate=0.08),
@@ -62,7 +66,9 @@ def ledger_of_four_months(billing_home, stripe_client):
 
 
 def resources(metering) -> dict:
-    return {"billing": BillingStore(billing_home=str(metering.settings.home))}
+    return {"billing": BillingStore(billing_home=str(metering.settings.home)),
+            "stripe": StripeResource(api_key=os.environ.get("STRIPE_API_KEY", ""),
+                                     api_base=os.environ.get("STRIPE_API_BASE", ""))}
 
 
 def materialize(metering, instance, period="2026-10", selection=None):
@@ -95,6 +101,9 @@ def test_every_report_has_the_contract_columns_and_the_ledger_figures(ledger_of_
         assert result.success
         assert all(e.passed for e in result.get_asset_check_evaluations())
         assert len(result.get_asset_check_evaluations()) == 4
+        [stripe] = [e for e in result.get_asset_check_evaluations() if e.check_name == "collections_match_payments"]
+        # acme's charge and lapsed's declined one: only a succeeded PaymentIntent is a collection
+        assert stripe.metadata["compared_with"].value == "the ledger and Stripe's PaymentIntents (2 listed)"
         metadata = instance.get_latest_materialization_event(dg.AssetKey("invoice_register")).asset_materialization.metadata
     for name, columns in CONTRACT_COLUMNS.items():
         header = (pack(metering) / f"{name}.csv").read_text().splitlines()[0].split(",")
@@ -221,6 +230,68 @@ def test_collections_check_fails_on_a_paid_invoice_nothing_was_collected_for(led
     assert not evaluation.passed and "is paid (550.25), collected 0.00" in evaluation.metadata["first"].value
 
 
+def collections_check(metering, period="2026-10"):
+    with dg.instance_for_test() as instance:
+        result = materialize(metering, instance, period)
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == "collections_match_payments"]
+    return evaluation
+
+
+def test_collections_check_fails_when_stripe_charged_another_amount_than_the_ledger_records(ledger_of_four_months):
+    metering, book, _ = ledger_of_four_months
+    with book.ledger.engine.begin() as con:  # a ledger consistent in itself: only Stripe can tell
+        con.exec_driver_sql("UPDATE payment_attempts SET amount_cents = 54100 WHERE status = 'succeeded'")
+        con.exec_driver_sql("UPDATE invoices SET total = '541.00' WHERE tenant_id = 'acme' AND period = '2026-10'")
+    evaluation = collections_check(metering)
+    assert not evaluation.passed and evaluation.metadata["disagreements"].value == 1
+    assert "541.00 in the ledger, 540.00 in Stripe" in evaluation.metadata["first"].value
+
+
+def test_collections_check_fails_when_a_payment_intent_is_not_in_stripe(ledger_of_four_months):
+    metering, book, _ = ledger_of_four_months
+    with book.ledger.engine.begin() as con:
+        [intent] = con.exec_driver_sql("SELECT stripe_payment_intent_id FROM payment_attempts WHERE status = 'succeeded'"
+                                       ).scalars().all()
+        con.exec_driver_sql("UPDATE payment_attempts SET stripe_payment_intent_id = 'pi_not_in_stripe' "
+                            "WHERE status = 'succeeded'")
+    evaluation = collections_check(metering)
+    problems = evaluation.metadata["first"].value
+    assert not evaluation.passed and "(pi_not_in_stripe): succeeded in the ledger, no such PaymentIntent in Stripe" in problems
+    assert f"{intent}: Stripe collected 540.00 on " in problems and "do not list it as a succeeded charge" in problems
+
+
+def test_stripe_lists_the_payment_intents_from_the_month_s_first_charge_on(ledger_of_four_months, stripe_client):
+    from billing.finance import FinanceBook, stripe_payment_intents
+
+    _, book, _ = ledger_of_four_months
+    first = FinanceBook(book).first_charge_at("2026-10")  # the wall clock: Stripe's created is on Stripe's clock
+    assert abs(datetime.now(timezone.utc) - first) < timedelta(minutes=10)
+    assert FinanceBook(book).first_charge_at("2026-09") is None  # no card charged: Stripe is not asked
+    assert {i["status"] for i in stripe_payment_intents(stripe_client, first).values()} == {"succeeded", "requires_payment_method"}
+    assert stripe_payment_intents(stripe_client, datetime.now(timezone.utc) + timedelta(days=2)) == {}
+
+
+def test_without_a_stripe_key_collections_are_compared_with_the_ledger_only(ledger_of_four_months, monkeypatch):
+    metering, _, _ = ledger_of_four_months
+    monkeypatch.setenv("STRIPE_API_KEY", "")
+    evaluation = collections_check(metering)
+    assert evaluation.passed and evaluation.metadata["compared_with"].value == "the ledger only (no Stripe key configured)"
+
+
+def test_a_month_without_a_charge_attempt_asks_stripe_nothing(ledger_of_four_months):
+    evaluation = collections_check(ledger_of_four_months[0], "2026-09")  # September's invoices were never charged
+    assert evaluation.passed and evaluation.metadata["compared_with"].value == (
+        "the ledger only (no charge attempt on the month's invoices)")
+
+
+def test_collections_check_fails_when_stripe_cannot_be_asked(ledger_of_four_months, monkeypatch):
+    metering, _, _ = ledger_of_four_months
+    monkeypatch.setenv("STRIPE_API_BASE", "http://127.0.0.1:9")  # nothing listens
+    evaluation = collections_check(metering)
+    assert not evaluation.passed and "Stripe's PaymentIntents could not be listed: APIConnectionError" in (
+        evaluation.metadata["first"].value)
+
+
 def test_a_rerun_after_late_usage_lists_the_changed_invoices_and_their_adjustment(ledger_of_four_months):
     metering, book, _ = ledger_of_four_months
     with dg.instance_for_test() as instance:
@@ -271,5 +342,6 @@ def test_the_reports_read_a_postgresql_ledger(postgres_url):
         ("acme", "2026-09", "31-60"), ("acme", "2026-10", "current"), ("big", "2026-10", "current")]
     assert aging.sum("balance") == finance.open_balances(date(2026, 11, 1)) == D("499.00") * 2 + D("5000.00")
     assert [r["amount"] for r in finance.adjustments("2026-11").rows] == [D("0.40")]
+    assert finance.first_charge_at("2026-09") is None  # a wire and an invoice without a Stripe key: no charge
     assert [(c["old_amount"], c["new_amount"]) for c in build_changes(book.of_period("2026-10")).rows] == [
         (D("499.00"), D("499.40"))]
