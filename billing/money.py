@@ -33,28 +33,24 @@ def to_decimal(value: Any, what: str) -> Decimal:
     return number
 
 
-def json_number(value: Decimal) -> int | float:
-    """A JSON number for an API model: integral values print without a fraction; others as their shortest
-    float form, which is exact for cents and percentages below 2**53 cents."""
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def dumps(document: Any) -> str:
+def dumps(document: Any, indent: int | None = INDENT) -> str:
     """JSON like json.dumps(indent=2), with each Decimal written as an exact JSON number: its own digits,
-    never through a binary float (99999999999999.99 stays so; money keeps its two decimals)."""
-    return _encode(document, 0)
+    never through a binary float (99999999999999.99 stays so; money keeps its two decimals). With
+    `indent=None`, compact, like json.dumps(separators=(",", ":")): the API's responses."""
+    return _encode(document, 0, indent)
 
 
-def _encode(value: Any, depth: int) -> str:
+def _encode(value: Any, depth: int, indent: int | None) -> str:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"cannot write {value} as a JSON number")
         return f"{value:f}"
     if isinstance(value, dict):
-        items = [f"{json.dumps(_key(key))}: {_encode(item, depth + 1)}" for key, item in value.items()]
-        return _block("{", items, "}", depth)
+        colon = ": " if indent is not None else ":"
+        items = [f"{json.dumps(_key(key))}{colon}{_encode(item, depth + 1, indent)}" for key, item in value.items()]
+        return _block("{", items, "}", depth, indent)
     if isinstance(value, (list, tuple)):
-        return _block("[", [_encode(item, depth + 1) for item in value], "]", depth)
+        return _block("[", [_encode(item, depth + 1, indent) for item in value], "]", depth, indent)
     if hasattr(value, "isoformat"):
         return json.dumps(value.isoformat())
     if value is None or isinstance(value, (str, int, float, bool)):
@@ -71,10 +67,12 @@ def _key(key: Any) -> str:
     raise TypeError(f"cannot encode a {type(key).__name__} key as JSON")
 
 
-def _block(opening: str, items: list[str], closing: str, depth: int) -> str:
+def _block(opening: str, items: list[str], closing: str, depth: int, indent: int | None) -> str:
     if not items:
         return opening + closing
-    inner, outer = "\n" + " " * INDENT * (depth + 1), "\n" + " " * INDENT * depth
+    if indent is None:
+        return opening + ",".join(items) + closing
+    inner, outer = "\n" + " " * indent * (depth + 1), "\n" + " " * indent * depth
     return opening + inner + ("," + inner).join(items) + outer + closing
 
 

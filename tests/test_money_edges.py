@@ -37,9 +37,11 @@ def test_json_writes_decimals_as_exact_numbers_and_reads_them_back_exactly():
     assert '"total": 99999999999999.99' in text and '"credit": -2.00' in text and '"whole": 7' in text
     assert loads(text) == document
     assert [type(value) for value in loads(text).values()] == [D, D, D, int]
-    # everything else is written as json.dumps(indent=2) writes it
+    # everything else is written as json.dumps(indent=2) writes it; compact (the API's responses) as json.dumps does
     plain = {"text": "é\"\n", "none": None, "yes": True, "list": [1, 2.5, [], {}], None: {"nested": [{"a": 1}]}, 3: 0}
     assert dumps(plain) == json.dumps(plain, indent=2)
+    assert dumps(plain, indent=None) == json.dumps(plain, separators=(",", ":"))
+    assert dumps(document, indent=None) == '{"total":99999999999999.99,"credit":-2.00,"quantity":1234567890.123456789,"whole":7}'
 
 
 def test_a_huge_invoice_closes_and_its_breakdown_and_adjustment_are_exact_json_numbers(billing_home):

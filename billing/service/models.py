@@ -1,17 +1,17 @@
 """The API's documents: the seed's UsageMetrics and CostBreakdown and the contract's invoice, field for field,
-with the fields this project adds after them. Money and quantities are Decimal inside and JSON numbers on the
-wire (integral values without a fraction), as the command line prints them."""
+with the fields this project adds after them. Money and quantities are Decimal inside and exact JSON numbers on
+the wire, digit for digit as the close's JSON files have them (billing/service/exact_json.py)."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from billing.money import json_number
-
-Number = Annotated[Decimal, PlainSerializer(json_number, return_type=float, when_used="json")]
+Number = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+# A quantity summed by DuckDB, without the trailing zeros of its 9 decimals
+Quantity = Annotated[Number, AfterValidator(Decimal.normalize)]
 
 
 class Document(BaseModel):
@@ -50,10 +50,10 @@ class UsageMetrics(Document):
 
 class DailyUsage(Document):
     day: date
-    llm_tokens: Number
-    queries: Number
-    storage_gb: Number = Field(description="the day's peak reading")
-    api_requests: Number
+    llm_tokens: Quantity
+    queries: Quantity
+    storage_gb: Quantity = Field(description="the day's peak reading")
+    api_requests: Quantity
     compute_hours: Number
     events: int = Field(description="usage events counted that day")
 
@@ -269,7 +269,7 @@ class AuditEntry(Document):
 # -- Explain a line ----------------------------------------------------------------------------------------
 class ExplainedDay(Document):
     usage_day: date
-    quantity: Number = Field(description="counters summed; storage the day's largest reading")
+    quantity: Quantity = Field(description="counters summed; storage the day's largest reading")
     events: int
 
 

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from billing.payments import Payments
 from billing.service import audit
 from billing.service.app import Service, service
+from billing.service.exact_json import ExactJSONRoute
 from billing.service.models import AuditEntry, Invoice, MarkPaidIn
 from billing.service.params import Month, InvoiceId, TenantId
 from billing.service.policy import Access, authorize
 from billing.service.routers.invoices import document, invoice_of
 from billing.settings import BillingError
 
-router = APIRouter(tags=["operators"])
+router = APIRouter(tags=["operators"], route_class=ExactJSONRoute)
 
 
 @router.get("/invoices", response_model=list[Invoice])

@@ -12,12 +12,13 @@ from fastapi.responses import Response
 
 from billing.service import audit
 from billing.service.app import Service, service
+from billing.service.exact_json import ExactJSONRoute
 from billing.service.models import Budget, BudgetIn, Notification
 from billing.service.params import BudgetId, NotificationId, TenantId
 from billing.service.policy import Access, authorize
 from billing.sql import query
 
-router = APIRouter(tags=["budgets"])
+router = APIRouter(tags=["budgets"], route_class=ExactJSONRoute)
 
 
 def budgets_of(con, tenant_id: str) -> list[Budget]:

@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends
 
 from billing.figures import month_breakdown
 from billing.service.app import Service, service
+from billing.service.exact_json import ExactJSONRoute
 from billing.service.models import CostBreakdown
 from billing.service.params import Month, TenantId
 from billing.service.routers.usage import open_month
 
-router = APIRouter(tags=["costs"])
+router = APIRouter(tags=["costs"], route_class=ExactJSONRoute)
 
 
 @router.get("/tenants/{tenant_id}/costs", response_model=CostBreakdown)

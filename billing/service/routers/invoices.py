@@ -14,10 +14,11 @@ from billing.explain import explain_line
 from billing.invoices import Invoice as LedgerInvoice
 from billing.object_store import S3Store
 from billing.service.app import Service, service
+from billing.service.exact_json import ExactJSONRoute
 from billing.service.models import Invoice, LineExplanation
 from billing.service.params import MONTH, InvoiceId, LinePosition, TenantId
 
-router = APIRouter(tags=["invoices"])
+router = APIRouter(tags=["invoices"], route_class=ExactJSONRoute)
 
 
 def pdf_url(request: Request, svc: Service, invoice: LedgerInvoice) -> str | None:

@@ -16,13 +16,14 @@ from billing.directory import check_payment_method
 from billing.payments import Payments, display_of
 from billing.service import audit
 from billing.service.app import Service, service
+from billing.service.exact_json import ExactJSONRoute
 from billing.service.models import PaymentMethod, PaymentMethodIn, SetupIntent, SetupIntentIn
 from billing.service.params import TenantId
 from billing.service.policy import Access, authorize
 from billing.settings import BillingError
 from billing.sql import query
 
-router = APIRouter(tags=["payment method"])
+router = APIRouter(tags=["payment method"], route_class=ExactJSONRoute)
 STRIPE_TYPES = {"card": "card", "ach": "us_bank_account"}
 # A bank account is verified at once through Stripe's Financial Connections, never by micro-deposits: those take
 # days and a second visit to enter them, which the page does not offer, and an unverified account cannot be debited.

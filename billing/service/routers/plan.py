@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from billing.directory import Tenant, check_payment_method
 from billing.service import audit
 from billing.service.app import Service, service
+from billing.service.exact_json import ExactJSONRoute
 from billing.service.models import (Decision, OveragePrice, PlanChange, PlanChangeIn, PlanChangeRequest, PlanOverview,
                                     Tier)
 from billing.service.params import RequestId, TenantId
@@ -21,7 +22,7 @@ from billing.service.policy import Access, authorize
 from billing.settings import BillingError
 from billing.sql import query
 
-router = APIRouter(tags=["plan"])
+router = APIRouter(tags=["plan"], route_class=ExactJSONRoute)
 
 
 def requests_of(svc: Service, tenant_id: str, status: str | None = None) -> list[PlanChangeRequest]:

@@ -6,10 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from billing.service.app import Service, service
+from billing.service.exact_json import ExactJSONRoute
 from billing.service.models import TenantSummary
 from billing.service.policy import Access, authorize
 
-router = APIRouter(tags=["tenants"])
+router = APIRouter(tags=["tenants"], route_class=ExactJSONRoute)
 
 
 @router.get("/tenants", response_model=list[TenantSummary])

@@ -16,12 +16,13 @@ from billing.figures import month_usage
 from billing.metering import MINUTES_PER_HOUR
 from billing.money import round_half_up
 from billing.service.app import Service, service
+from billing.service.exact_json import ExactJSONRoute
 from billing.service.models import DailySeries, DailyUsage, UsageMetrics
 from billing.service.params import Month, TenantId
 from billing.sql import query
 from billing.warehouse import Warehouse
 
-router = APIRouter(tags=["usage"])
+router = APIRouter(tags=["usage"], route_class=ExactJSONRoute)
 
 
 def open_month(svc: Service, month: str | None) -> str:
