@@ -22,6 +22,7 @@ from billing.money import dumps, to_decimal
 from billing.object_store import open_object_store
 from billing.price_book import load_price_book
 from billing.settings import BillingError, Settings
+from billing.warehouse_reader import WarehouseReader
 
 
 def _progress(message: str) -> None:
@@ -38,7 +39,7 @@ def cmd_tenants_import(args, settings: Settings) -> dict:
 
 def cmd_usage(args, settings: Settings) -> dict:
     parse_period(args.month)
-    return month_usage(settings, Ledger(settings.ledger_url).tenant(args.tenant), args.month,
+    return month_usage(WarehouseReader(settings), Ledger(settings.ledger_url).tenant(args.tenant), args.month,
                        load_price_book(settings.price_book))
 
 
@@ -59,7 +60,7 @@ def cmd_breakdown(args, settings: Settings) -> dict:
     parse_period(args.month)
     tenant = Ledger(settings.ledger_url).tenant(args.tenant)
     invoice = _invoice_book(settings).of_tenant_period(tenant.tenant_id, args.month)
-    return month_breakdown(settings, tenant, args.month, invoice, load_price_book(settings.price_book))
+    return month_breakdown(WarehouseReader(settings), tenant, args.month, invoice, load_price_book(settings.price_book))
 
 
 def cmd_invoices(args, settings: Settings) -> list | dict:

@@ -123,8 +123,13 @@ class Warehouse:
                     stale.unlink() if stale.is_symlink() else shutil.rmtree(stale)
 
     def last_replaced(self, dataset: str) -> datetime | None:
-        """When a partition of the dataset was last replaced (its link switched): "last ingested at" for events."""
-        moments = [link.lstat().st_mtime for link in (self.root / dataset).glob("*") if link.is_symlink()]
+        """When a partition of the dataset was last replaced (its link switched): "last ingested at" for events.
+        Read on every request of the service: one lstat per link (a glob would stat each version folder too)."""
+        try:
+            with os.scandir(self.root / dataset) as entries:
+                moments = [entry.stat(follow_symlinks=False).st_mtime for entry in entries if entry.is_symlink()]
+        except FileNotFoundError:
+            return None
         return datetime.fromtimestamp(max(moments), timezone.utc) if moments else None
 
     def partition_fingerprint(self, dataset: str, key: str) -> str | None:

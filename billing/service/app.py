@@ -2,13 +2,15 @@
 (`billing serve`, or `uvicorn --factory billing.service.app:create_app`).
 
 It reads the same ledger, warehouse and object store as the close, through the same settings, and never
-takes the warehouse's write lock: usage is read through DuckDB views over the Parquet partitions.
+takes the warehouse's write lock: usage is read through DuckDB views over the Parquet partitions, by a
+WarehouseReader that each worker process keeps (billing/warehouse_reader.py).
 Errors are application/problem+json with a one-line `detail`.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import sqlalchemy as sa
 import stripe
@@ -29,6 +31,7 @@ from billing.sql import query
 from billing.service.identity import Caller, IdentityConfig, IdentityUnavailable, Unauthenticated, Verifier
 from billing.service.models import Problem
 from billing.service.policy import API, authorize, methods_of, rule_of
+from billing.warehouse_reader import WarehouseReader
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("billing.service")
@@ -36,10 +39,11 @@ log = logging.getLogger("billing.service")
 
 @dataclass
 class Service:
-    """What every request reads: settings, ledger, price book, identity. One per process."""
+    """What every request reads: settings, ledger, warehouse, price book, identity. One per process."""
     settings: Settings
     ledger: Ledger
     book: InvoiceBook
+    reader: WarehouseReader
     price_book: PriceBook
     verifier: Verifier
 
@@ -61,12 +65,14 @@ class Service:
         with self.ledger.engine.connect() as con:
             return con.execute(sa.text(query("ledger/plan_change_request_tenant")), {"request_id": request_id}).scalar()
 
+    @cached_property
     def object_store(self):
+        """One per process: an S3 client is slow to make (and safe to share between threads)."""
         settings = self.settings
         return open_object_store(settings.object_store, settings.aws_endpoint_url, settings.presign_seconds)
 
 
-def service(request: Request) -> Service:
+async def service(request: Request) -> Service:  # async: FastAPI would run a plain function in a thread
     return request.app.state.service
 
 
@@ -159,7 +165,8 @@ def create_app(settings: Settings | None = None, extra_routers: tuple[APIRouter,
                   redoc_url=None, description="The Billing page's back end (contract section 6). Every request "
                   "but this document carries Authorization: Bearer <JWT>.")
     app.state.service = Service(settings, ledger, InvoiceBook(ledger, settings.invoice_grace_days),
-                                load_price_book(settings.price_book), Verifier(IdentityConfig.from_env(settings)))
+                                WarehouseReader(settings), load_price_book(settings.price_book),
+                                Verifier(IdentityConfig.from_env(settings)))
     _install_problem_handlers(app)
     _install_authentication(app)
     for router in (*routers(), *extra_routers):

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
 from billing.service.identity import Caller
 
@@ -117,9 +118,10 @@ class Access:
     # caller's tenants, None for every tenant
 
 
-def authorize(request: Request) -> Access:
+async def authorize(request: Request) -> Access:
     """The one place permissions are enforced: which tenant (404) and which action (403). Who (401) was
-    checked at the door, before the request was read (app.py)."""
+    checked at the door, before the request was read (app.py). Async, so that FastAPI runs it on the event
+    loop rather than in a thread of its own: only a plan change request's tenant is read from the ledger."""
     service = request.app.state.service
     rule = rule_of(request.method, request.scope["route"].path)
     if rule is None:  # app.py refuses to start without a rule for every route; this is the second lock
@@ -128,7 +130,7 @@ def authorize(request: Request) -> Access:
     tenant_id = request.path_params.get("tenant_id")
     not_found = f"no tenant {tenant_id!r}"
     if tenant_id is None and "request_id" in request.path_params:
-        tenant_id = service.tenant_of_request(request.path_params["request_id"])
+        tenant_id = await run_in_threadpool(service.tenant_of_request, request.path_params["request_id"])
         not_found = f"no plan change request {request.path_params['request_id']!r}"  # never whose it is
         if tenant_id is None:
             raise HTTPException(404, not_found)

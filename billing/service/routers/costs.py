@@ -20,4 +20,4 @@ def costs(tenant_id: TenantId, svc: Annotated[Service, Depends(service)], month:
     month = open_month(svc, month)
     tenant = svc.tenant(tenant_id)
     invoice = svc.book.of_tenant_period(tenant.tenant_id, month)
-    return month_breakdown(svc.settings, tenant, month, invoice, svc.price_book)
+    return month_breakdown(svc.reader, tenant, month, invoice, svc.price_book)

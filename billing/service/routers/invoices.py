@@ -25,7 +25,7 @@ def pdf_url(request: Request, svc: Service, invoice: LedgerInvoice) -> str | Non
     """A short-lived presigned URL on S3; else the API's own PDF download."""
     if not invoice.pdf_key:
         return None
-    store = svc.object_store()
+    store = svc.object_store
     if isinstance(store, S3Store):
         return store.url(invoice.pdf_key)
     return str(request.url_for("invoice_pdf", tenant_id=invoice.tenant_id, invoice_id=invoice.invoice_id))
@@ -61,7 +61,7 @@ def invoice_pdf(tenant_id: TenantId, invoice_id: InvoiceId, svc: Annotated[Servi
     found = invoice_of(svc, tenant_id, invoice_id)
     if not found.pdf_key:
         raise HTTPException(404, f"invoice {found.invoice_number} has no PDF yet (the close renders it)")
-    return Response(svc.object_store().get(found.pdf_key), media_type="application/pdf",
+    return Response(svc.object_store.get(found.pdf_key), media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{found.invoice_number}.pdf"'})
 
 
@@ -85,7 +85,7 @@ def invoice_pdfs(tenant_id: TenantId, svc: Annotated[Service, Depends(service)],
     if end < start:
         raise HTTPException(422, f"to {end} is before from {start}")
     svc.tenant(tenant_id)
-    store = svc.object_store()
+    store = svc.object_store
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
         for found in svc.book.of_tenant(tenant_id):

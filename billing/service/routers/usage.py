@@ -20,7 +20,6 @@ from billing.service.exact_json import ExactJSONRoute
 from billing.service.models import DailySeries, DailyUsage, UsageMetrics
 from billing.service.params import Month, TenantId
 from billing.sql import query
-from billing.warehouse import Warehouse
 
 router = APIRouter(tags=["usage"], route_class=ExactJSONRoute)
 
@@ -32,18 +31,18 @@ def open_month(svc: Service, month: str | None) -> str:
 @router.get("/tenants/{tenant_id}/usage", response_model=UsageMetrics)
 def usage(tenant_id: TenantId, svc: Annotated[Service, Depends(service)], month: Month = None):
     month = open_month(svc, month)
-    document = month_usage(svc.settings, svc.tenant(tenant_id), month, svc.price_book)
-    return {**document, "last_ingested_at": Warehouse(svc.settings.warehouse_dir).last_replaced("events")}
+    document = month_usage(svc.reader, svc.tenant(tenant_id), month, svc.price_book)
+    return {**document, "last_ingested_at": svc.reader.warehouse.last_replaced("events")}
 
 
 @router.get("/tenants/{tenant_id}/usage/daily", response_model=DailySeries)
 def daily_usage(tenant_id: TenantId, svc: Annotated[Service, Depends(service)], month: Month = None):
     month = open_month(svc, month)
     tenant = svc.tenant(tenant_id)
-    warehouse = Warehouse(svc.settings.warehouse_dir)
-    con = warehouse.connect()
-    compute_daily_usage(con, month, tenant.tenant_id)
-    rows = {row[0]: row for row in con.execute(query("warehouse/daily_by_category"), {"tenant_id": tenant.tenant_id}).fetchall()}
+    with svc.reader.session() as con:
+        compute_daily_usage(con, month, tenant.tenant_id)
+        rows = {row[0]: row for row in con.execute(query("warehouse/daily_by_category"),
+                                                   {"tenant_id": tenant.tenant_id}).fetchall()}
     zero = (None, Decimal(0), Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0)
     today = svc.settings.today()
     days = []
@@ -52,8 +51,8 @@ def daily_usage(tenant_id: TenantId, svc: Annotated[Service, Depends(service)], 
         days.append(DailyUsage(day=day, llm_tokens=llm_tokens, queries=queries, storage_gb=storage_gb,
                                api_requests=api_requests, compute_hours=round_half_up(minutes / MINUTES_PER_HOUR),
                                events=events))
-    return DailySeries(tenant_id=tenant.tenant_id, period=month, last_ingested_at=warehouse.last_replaced("events"),
-                       days=days)
+    return DailySeries(tenant_id=tenant.tenant_id, period=month,
+                       last_ingested_at=svc.reader.warehouse.last_replaced("events"), days=days)
 
 
 @router.get("/tenants/{tenant_id}/usage/csv", response_class=Response,
@@ -62,13 +61,14 @@ def daily_usage(tenant_id: TenantId, svc: Annotated[Service, Depends(service)], 
 def usage_csv(tenant_id: TenantId, svc: Annotated[Service, Depends(service)], month: Month = None):
     month = open_month(svc, month)
     tenant = svc.tenant(tenant_id)
-    con = Warehouse(svc.settings.warehouse_dir).connect()
-    compute_daily_usage(con, month, tenant.tenant_id)
-    cursor = con.execute(query("warehouse/usage_csv"), {"tenant_id": tenant.tenant_id})
+    with svc.reader.session() as con:
+        compute_daily_usage(con, month, tenant.tenant_id)
+        cursor = con.execute(query("warehouse/usage_csv"), {"tenant_id": tenant.tenant_id})
+        header, rows = [column[0] for column in cursor.description], cursor.fetchall()
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow([column[0] for column in cursor.description])
-    writer.writerows(["" if value is None else _plain(value) for value in row] for row in cursor.fetchall())
+    writer.writerow(header)
+    writer.writerows(["" if value is None else _plain(value) for value in row] for row in rows)
     return Response(text.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{tenant.tenant_id}-usage-{month}.csv"'})
 
