@@ -179,34 +179,33 @@ def test_register_check_fails_when_the_ledger_disagrees(ledger_of_four_months):
     assert "total: register 540.00, ledger 541.00" in evaluation.metadata["first"].value
 
 
-def test_revenue_check_fails_when_the_summary_does_not_add_up_to_the_register(ledger_of_four_months):
-    metering, _, _ = ledger_of_four_months
+def check_after_editing(metering, file_name: str, edit, check):
+    """A check's evaluation after the month's pack is written and one of its files is edited."""
     with dg.instance_for_test() as instance:
         assert materialize(metering, instance).success
-        path = pack(metering) / "revenue_summary.csv"
-        path.write_text(path.read_text().replace(",998.00", ",997.00"))
-        evaluation = run_check(metering, instance, finance_assets.revenue_adds_up_to_register)
+        path = pack(metering) / file_name
+        path.write_text(edit(path.read_text()))
+        return run_check(metering, instance, check)
+
+
+def test_revenue_check_fails_when_the_summary_does_not_add_up_to_the_register(ledger_of_four_months):
+    metering, _, _ = ledger_of_four_months
+    evaluation = check_after_editing(metering, "revenue_summary.csv", lambda text: text.replace(",998.00", ",997.00"),
+                                     finance_assets.revenue_adds_up_to_register)
     assert not evaluation.passed and "plan professional" in evaluation.metadata["first"].value
 
 
 def test_aging_check_fails_when_an_open_balance_is_missing(ledger_of_four_months):
     metering, book, payments = ledger_of_four_months
-    with dg.instance_for_test() as instance:
-        assert materialize(metering, instance).success
-        path = pack(metering) / "ar_aging.csv"
-        lines = path.read_text().splitlines(keepends=True)
-        path.write_text("".join(lines[:-1]))  # one receivable left out
-        evaluation = run_check(metering, instance, finance_assets.aging_adds_up_to_open_balances)
+    left_out = lambda text: "".join(text.splitlines(keepends=True)[:-1])  # one receivable left out  # noqa: E731
+    evaluation = check_after_editing(metering, "ar_aging.csv", left_out, finance_assets.aging_adds_up_to_open_balances)
     assert not evaluation.passed and "open balances in the ledger" in evaluation.metadata["first"].value
 
 
 def test_aging_check_fails_on_a_wrong_bucket(ledger_of_four_months):
     metering, _, _ = ledger_of_four_months
-    with dg.instance_for_test() as instance:
-        assert materialize(metering, instance).success
-        path = pack(metering) / "ar_aging.csv"
-        path.write_text(path.read_text().replace(",92,90+,", ",92,61-90,"))
-        evaluation = run_check(metering, instance, finance_assets.aging_adds_up_to_open_balances)
+    evaluation = check_after_editing(metering, "ar_aging.csv", lambda text: text.replace(",92,90+,", ",92,61-90,"),
+                                     finance_assets.aging_adds_up_to_open_balances)
     assert not evaluation.passed and "92 days past due is not bucket 61-90" in evaluation.metadata["first"].value
 
 
